@@ -1,0 +1,178 @@
+"""Shared fixtures: personas, a real Celery worker, a real daphne server, a browser."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from apps.core.demo import ensure_team
+from apps.core.health import forget_cached_status
+from apps.core.roles import DATA_SCIENTIST, PLATFORM_ADMIN, REVIEWER, sync_roles
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_service_status():
+    forget_cached_status()
+    yield
+    forget_cached_status()
+
+
+def make_user(username, *, role=None, teams=()):
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.com"
+    )
+    groups = [ensure_team(slug).group for slug in teams]
+    if role:
+        groups.append(sync_roles()[role])
+    user.groups.set(groups)
+    return user
+
+
+@pytest.fixture
+def data_scientist(db):
+    return make_user("alice", role=DATA_SCIENTIST, teams=["fraud"])
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("bob", role=REVIEWER, teams=["reviewers"])
+
+
+@pytest.fixture
+def platform_admin(db):
+    return make_user("carol", role=PLATFORM_ADMIN)
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("eve")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _subprocess_env() -> dict:
+    """The test process's environment, pointed at the test database pytest-django made."""
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """A real Celery worker consuming this run's queue from the real Redis broker."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "mlops_portal", "worker",
+                "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--pool", "solo",
+                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+            ],
+            cwd=ROOT, env=_subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"celery worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield process
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, tmp_path_factory):
+    """daphne serving the portal (HTTP and websockets) on a free loopback port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "mlops_portal.asgi:application"],
+            cwd=ROOT, env=_subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"daphne did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield base_url
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def screenshot_dir():
+    path = ROOT / "var" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sign_in(browser, base_url, username):
+    """A new browser context signed in as `username`; returns the page."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1360, "height": 860})
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return page
