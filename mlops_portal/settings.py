@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",
     "apps.core",
+    "apps.experiments",
+    "apps.registry",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The worker, beat and web processes share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+if env_str("DATABASE_TEST_NAME"):
+    # Concurrent test runs on one server each get a database of their own.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -7,6 +7,8 @@ from apps.core import views as core_views
 
 api_v1 = [
     path("", include("apps.core.api_urls")),
+    path("", include("apps.experiments.api_urls")),
+    path("", include("apps.registry.api_urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("experiments/", include("apps.experiments.urls")),
+    path("models/", include("apps.registry.urls")),
     path("", include("apps.core.urls")),
 ]
 

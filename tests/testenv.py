@@ -16,6 +16,7 @@ TEST_VAR_DIR = tempfile.mkdtemp(prefix=f"portal-test-{RUN_ID}-")
 DEFAULTS = {
     "DJANGO_SETTINGS_MODULE": "mlops_portal.settings",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "DATABASE_TEST_NAME": f"test_portal_{RUN_ID}",
     "REDIS_URL": "redis://127.0.0.1:6379/1",
     "PORTAL_VAR_DIR": TEST_VAR_DIR,
     "MLFLOW_TRACKING_URI": f"sqlite:///{TEST_VAR_DIR}/mlflow.db",
