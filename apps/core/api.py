@@ -51,6 +51,8 @@ class MeSerializer(serializers.Serializer):
 
 
 class MeView(APIView):
+    serializer_class = MeSerializer
+
     @extend_schema(responses=MeSerializer, summary="The signed-in user, roles and teams")
     def get(self, request):
         groups = list(request.user.groups.select_related("team"))
@@ -89,8 +91,14 @@ class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), required=False)
 
 
+class MarkedReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField()
+
+
 class MarkReadView(APIView):
-    @extend_schema(request=MarkReadSerializer, summary="Mark notifications read (all if no ids)")
+    serializer_class = MarkReadSerializer
+
+    @extend_schema(request=MarkReadSerializer, responses=MarkedReadSerializer, summary="Mark notifications read (all if no ids)")
     def post(self, request):
         payload = MarkReadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
