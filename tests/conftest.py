@@ -75,7 +75,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _subprocess_env() -> dict:
+def subprocess_env() -> dict:
     """The test process's environment, pointed at the test database pytest-django made."""
     env = dict(os.environ)
     db = settings.DATABASES["default"]
@@ -89,7 +89,7 @@ def _subprocess_env() -> dict:
     return env
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -99,27 +99,34 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, tmp_path_factory):
-    """A real Celery worker consuming this run's queue from the real Redis broker."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+def start_worker(queue: str, log: Path) -> subprocess.Popen:
+    """Start a real Celery worker on `queue`; returns once it reports ready."""
     with log.open("w") as out:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "mlops_portal", "worker",
-                "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--pool", "solo",
-                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                "-Q", queue, "--pool", "solo", "--loglevel", "INFO",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--hostname", f"test-{queue}@%h",
             ],
-            cwd=ROOT, env=_subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
+            stop_process(process)
             raise RuntimeError(f"celery worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
+    return process
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """A real Celery worker consuming this run's queue from the real Redis broker."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    process = start_worker(settings.CELERY_TASK_DEFAULT_QUEUE, log)
     yield process
-    _stop(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +138,7 @@ def daphne_server(django_db_setup, tmp_path_factory):
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
              "mlops_portal.asgi:application"],
-            cwd=ROOT, env=_subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -142,11 +149,11 @@ def daphne_server(django_db_setup, tmp_path_factory):
         except requests.RequestException:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
+            stop_process(process)
             raise RuntimeError(f"daphne did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
     yield base_url
-    _stop(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -176,3 +183,14 @@ def sign_in(browser, base_url, username):
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
     return page
+
+
+def wait_until(predicate, *, timeout=20.0, interval=0.2, message="condition"):
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
