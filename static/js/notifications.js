@@ -5,7 +5,7 @@
   const script = document.currentScript;
   const readUrl = script.dataset.readUrl;
   const badge = document.getElementById("unread-badge");
-  const list = document.getElementById("unread-list");
+  const lists = () => document.querySelectorAll("[data-unread-list]");
   const live = document.getElementById("live-status");
   const toasts = document.getElementById("toasts");
   let socket = null;
@@ -33,15 +33,25 @@
   }
 
   function renderList(items) {
-    list.replaceChildren();
-    if (!items.length) {
-      const empty = document.createElement("div");
-      empty.className = "text-muted small px-3 py-3";
-      empty.textContent = "Nothing new.";
-      list.append(empty);
-      return;
-    }
-    items.forEach((n) => list.append(item(n)));
+    lists().forEach((list) => {
+      list.replaceChildren();
+      if (!items.length) {
+        const empty = document.createElement("div");
+        empty.className = "notif-empty text-muted small px-3 py-3";
+        empty.textContent = "Nothing new. You're all caught up.";
+        list.append(empty);
+        return;
+      }
+      items.forEach((n) => list.append(item(n)));
+    });
+  }
+
+  function prependItem(n) {
+    lists().forEach((list) => {
+      const empty = list.querySelector(".notif-empty");
+      if (empty) empty.remove();
+      list.prepend(item(n));
+    });
   }
 
   function toast(n) {
@@ -88,9 +98,7 @@
         setUnread(msg.unread_count);
       } else if (msg.type === "notification") {
         toast(msg.notification);
-        const empty = list.querySelector(".text-muted");
-        if (empty) empty.remove();
-        list.prepend(item(msg.notification));
+        prependItem(msg.notification);
         setUnread(msg.unread_count);
         document.dispatchEvent(new CustomEvent("portal:notification", { detail: msg.notification }));
       }
