@@ -106,3 +106,129 @@ def search_runs(experiment_ids, filter_string: str = "", max_results: int = 1000
 @guarded
 def list_registered_models(max_results: int = 1000):
     return list(client().search_registered_models(max_results=max_results))
+
+
+# --- Experiments mirror (apps/experiments) ---------------------------------------------
+
+
+@guarded
+def all_experiments() -> list:
+    """Every experiment, deleted ones included, read page by page."""
+    from mlflow.entities import ViewType
+
+    experiments, token = [], None
+    while True:
+        page = client().search_experiments(
+            view_type=ViewType.ALL, max_results=1000, page_token=token
+        )
+        experiments.extend(page)
+        token = page.token
+        if not token:
+            return experiments
+
+
+@guarded
+def runs_page(experiment_id: str, *, page_token: str | None = None, page_size: int = 1000):
+    """One page of an experiment's runs (deleted ones too), oldest first; (runs, next_token)."""
+    from mlflow.entities import ViewType
+
+    page = client().search_runs(
+        [experiment_id],
+        run_view_type=ViewType.ALL,
+        max_results=page_size,
+        order_by=["attributes.start_time ASC"],
+        page_token=page_token,
+    )
+    token = page.token.decode() if isinstance(page.token, bytes) else page.token
+    return list(page), token
+
+
+@guarded
+def metric_histories(run_ids: list[str], key: str) -> dict[str, list]:
+    """Every logged point of metric `key` for each run, as {run_id: [Metric, ...]}.
+
+    SQL stores answer for many runs at once; other stores are asked run by run.
+    """
+    store = client()._tracking_client.store
+    histories: dict[str, list] = {run_id: [] for run_id in run_ids}
+    if not hasattr(store, "get_metric_history_bulk"):
+        for run_id in run_ids:
+            histories[run_id] = list(client().get_metric_history(run_id, key))
+        return histories
+
+    chunk = 500
+    for start in range(0, len(run_ids), chunk):
+        ids = run_ids[start : start + chunk]
+        for row in store.get_metric_history_bulk(ids, key, max_results=None):
+            histories[row.run_id].append(row)
+    return histories
+
+
+@guarded
+def run_artifacts(run_id: str, path: str | None = None) -> list:
+    """The artifacts (FileInfo) directly under `path` of a run."""
+    return list(client().list_artifacts(run_id, path))
+
+
+@guarded
+def download_run_artifact(run_id: str, path: str, dst_dir: str) -> str:
+    """Copy one artifact file of a run into `dst_dir`; returns the local path."""
+    return client().download_artifacts(run_id, path, dst_dir)
+
+
+# --- Model registry (apps.registry) ---
+
+
+def _quoted(value: str) -> str:
+    """A string literal for an MLflow filter; the registry names we mirror have no quotes."""
+    if "'" in value:
+        raise MlflowError(f"names with quotes are not supported: {value!r}")
+    return f"'{value}'"
+
+
+@guarded
+def get_registered_model(name: str):
+    return client().get_registered_model(name)
+
+
+@guarded
+def list_model_versions(name: str):
+    return list(client().search_model_versions(f"name = {_quoted(name)}", max_results=10000))
+
+
+@guarded
+def get_model_version(name: str, version: int):
+    return client().get_model_version(name, str(version))
+
+
+@guarded
+def get_run(run_id: str):
+    return client().get_run(run_id)
+
+
+@guarded
+def set_model_alias(name: str, alias: str, version: int) -> None:
+    client().set_registered_model_alias(name, alias, str(version))
+
+
+@guarded
+def set_model_version_tag(name: str, version: int, key: str, value: str) -> None:
+    client().set_model_version_tag(name, str(version), key, value)
+
+
+@guarded
+def delete_model_version_tag(name: str, version: int, key: str) -> None:
+    client().delete_model_version_tag(name, str(version), key)
+
+
+@guarded
+def write_registered_model_metadata(
+    name: str, *, description: str, set_tags: dict[str, str], delete_tags: list[str]
+) -> None:
+    """Write a model's description and tag changes (several calls; each is idempotent)."""
+    mlflow_client = client()
+    mlflow_client.update_registered_model(name, description=description)
+    for key, value in set_tags.items():
+        mlflow_client.set_registered_model_tag(name, key, value)
+    for key in delete_tags:
+        mlflow_client.delete_registered_model_tag(name, key)
