@@ -157,6 +157,50 @@ def daphne_server(django_db_setup, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on a loopback port with its own SQLite store; yields its URL."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log = root / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server",
+             "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
+             "--default-artifact-root", str(root / "artifacts"),
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            cwd=root, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    yield url
+    stop_process(process)
+
+
+@pytest.fixture
+def mlflow_at(settings):
+    """Point the portal at another tracking URI for one test: `mlflow_at(uri)`."""
+    from apps.core import mlflow_gateway
+
+    def point(uri):
+        settings.MLFLOW_TRACKING_URI = uri
+        mlflow_gateway._client.cache_clear()
+        forget_cached_status()
+
+    yield point
+    mlflow_gateway._client.cache_clear()
+
+
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
