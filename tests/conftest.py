@@ -80,9 +80,7 @@ def subprocess_env() -> dict:
     env = dict(os.environ)
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        )
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     else:
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     env["PYTHONUNBUFFERED"] = "1"
@@ -104,12 +102,28 @@ def start_worker(queue: str, log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "mlops_portal", "worker",
-                "-Q", queue, "--pool", "solo", "--loglevel", "INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-                "--hostname", f"test-{queue}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "mlops_portal",
+                "worker",
+                "-Q",
+                queue,
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"test-{queue}@%h",
             ],
-            cwd=ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=subprocess_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
@@ -136,9 +150,20 @@ def daphne_server(django_db_setup, tmp_path_factory):
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "mlops_portal.asgi:application"],
-            cwd=ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "mlops_portal.asgi:application",
+            ],
+            cwd=ROOT,
+            env=subprocess_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -164,11 +189,26 @@ def mlflow_server(tmp_path_factory):
     log = root / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server",
-             "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
-             "--default-artifact-root", str(root / "artifacts"),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            cwd=root, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{root}/mlflow.db",
+                "--default-artifact-root",
+                str(root / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            cwd=root,
+            env=subprocess_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -98,7 +98,11 @@ class MarkedReadSerializer(serializers.Serializer):
 class MarkReadView(APIView):
     serializer_class = MarkReadSerializer
 
-    @extend_schema(request=MarkReadSerializer, responses=MarkedReadSerializer, summary="Mark notifications read (all if no ids)")
+    @extend_schema(
+        request=MarkReadSerializer,
+        responses=MarkedReadSerializer,
+        summary="Mark notifications read (all if no ids)",
+    )
     def post(self, request):
         payload = MarkReadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -110,8 +114,19 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = [
-            "id", "created_at", "actor_name", "action", "object_type", "object_id",
-            "object_repr", "before", "after", "source", "request_id", "prev_hash", "entry_hash",
+            "id",
+            "created_at",
+            "actor_name",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "before",
+            "after",
+            "source",
+            "request_id",
+            "prev_hash",
+            "entry_hash",
         ]
         read_only_fields = fields
 
@@ -129,8 +144,12 @@ class AuditEntryList(generics.ListAPIView):
 
     def get_queryset(self):
         entries = AuditEntry.objects.order_by("-id")
-        for param, field in (("actor", "actor_name"), ("action", "action"),
-                             ("object_type", "object_type"), ("object_id", "object_id")):
+        for param, field in (
+            ("actor", "actor_name"),
+            ("action", "action"),
+            ("object_type", "object_type"),
+            ("object_id", "object_id"),
+        ):
             value = self.request.query_params.get(param)
             if value:
                 entries = entries.filter(**{field: value})

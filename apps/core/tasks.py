@@ -8,8 +8,9 @@ from apps.core.signals import job_log
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=5)
-def send_notification(self, *, user_ids: list[int], title: str, body: str = "", level="info",
-                      link: str = ""):
+def send_notification(
+    self, *, user_ids: list[int], title: str, body: str = "", level="info", link: str = ""
+):
     """Deliver a notification from a worker (used by announcements and by tests of delivery)."""
     users = list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
     job_log("notifying %d user(s): %s", len(users), title)

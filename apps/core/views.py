@@ -80,17 +80,40 @@ def audit_csv(request):
         return JsonResponse({"errors": form.errors}, status=400)
     entries = audit_entries(form.cleaned_data if form.is_bound else {})
     writer = csv.writer(_Echo())
-    header = ["id", "time", "actor", "action", "object_type", "object_id", "object",
-              "before", "after", "source", "request_id", "entry_hash"]
+    header = [
+        "id",
+        "time",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object",
+        "before",
+        "after",
+        "source",
+        "request_id",
+        "entry_hash",
+    ]
 
     def rows():
         yield writer.writerow(header)
         for e in entries.iterator(chunk_size=2000):
-            yield writer.writerow([
-                e.id, e.created_at.isoformat(), e.actor_name, e.action, e.object_type,
-                e.object_id, e.object_repr, json.dumps(e.before), json.dumps(e.after),
-                e.source, e.request_id, e.entry_hash,
-            ])
+            yield writer.writerow(
+                [
+                    e.id,
+                    e.created_at.isoformat(),
+                    e.actor_name,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    e.object_repr,
+                    json.dumps(e.before),
+                    json.dumps(e.after),
+                    e.source,
+                    e.request_id,
+                    e.entry_hash,
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit.csv"'

@@ -16,8 +16,14 @@ from apps.core.models import AuditEntry
 
 def three_entries(actor):
     return [
-        record_audit(actor=actor, action=f"model.step{i}", object_type="model",
-                     object_id="fraud-iforest", before={"v": i}, after={"v": i + 1})
+        record_audit(
+            actor=actor,
+            action=f"model.step{i}",
+            object_type="model",
+            object_id="fraud-iforest",
+            before={"v": i},
+            after={"v": i + 1},
+        )
         for i in range(3)
     ]
 
@@ -34,8 +40,9 @@ def test_entries_link_to_the_previous_hash(platform_admin):
 @pytest.mark.django_db
 def test_it_records_source_and_request_id_from_the_context(platform_admin):
     with action_context(source="sync", request_id="req-42"):
-        entry = record_audit(actor=None, action="alias.moved_outside", object_type="model",
-                             object_id="m")
+        entry = record_audit(
+            actor=None, action="alias.moved_outside", object_type="model", object_id="m"
+        )
     assert entry.source == "sync"
     assert entry.request_id == "req-42"
     assert entry.actor_name == "system"
@@ -57,15 +64,21 @@ def test_orm_save_update_and_delete_are_refused(platform_admin):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("statement", [
-    "UPDATE core_auditentry SET action = 'forged'",
-    "DELETE FROM core_auditentry",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE core_auditentry SET action = 'forged'",
+        "DELETE FROM core_auditentry",
+    ],
+)
 def test_the_database_refuses_raw_updates_and_deletes(platform_admin, statement):
     three_entries(platform_admin)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
     assert AuditEntry.objects.count() == 3
 
 
@@ -79,7 +92,8 @@ def test_admin_offers_no_add_change_or_delete(client, django_user_model):
     assert change_page.status_code == 200
     assert b'name="_save"' not in change_page.content
     assert client.get("/admin/core/auditentry/add/").status_code == 403
-    assert client.post(f"/admin/core/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    delete = client.post(f"/admin/core/auditentry/{entry.pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
@@ -112,8 +126,9 @@ def test_verify_audit_names_an_entry_changed_behind_the_portals_back(platform_ad
 
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE core_auditentry DISABLE TRIGGER core_auditentry_append_only")
-        cursor.execute("UPDATE core_auditentry SET after = '{\"v\": 99}' WHERE id = %s",
-                       [entries[1].pk])
+        cursor.execute(
+            "UPDATE core_auditentry SET after = '{\"v\": 99}' WHERE id = %s", [entries[1].pk]
+        )
         cursor.execute("ALTER TABLE core_auditentry ENABLE TRIGGER core_auditentry_append_only")
 
     with pytest.raises(CommandError, match=f"broken at entry {entries[1].pk}: content"):
@@ -136,8 +151,7 @@ def test_verify_audit_detects_a_deleted_entry(platform_admin):
 @pytest.mark.django_db
 def test_audit_page_filters_by_actor_action_and_time(client, platform_admin, reviewer):
     three_entries(platform_admin)
-    record_audit(actor=reviewer, action="promotion.approve", object_type="promotion",
-                 object_id="7")
+    record_audit(actor=reviewer, action="promotion.approve", object_type="promotion", object_id="7")
     client.force_login(platform_admin)
 
     page = client.get("/audit/", {"actor": "bob"})
@@ -152,8 +166,13 @@ def test_audit_page_filters_by_actor_action_and_time(client, platform_admin, rev
 @pytest.mark.django_db
 def test_csv_export_contains_the_filtered_entries(client, platform_admin, reviewer):
     three_entries(platform_admin)
-    record_audit(actor=reviewer, action="promotion.approve", object_type="promotion",
-                 object_id="7", after={"state": "approved"})
+    record_audit(
+        actor=reviewer,
+        action="promotion.approve",
+        object_type="promotion",
+        object_id="7",
+        after={"state": "approved"},
+    )
     client.force_login(platform_admin)
 
     response = client.get("/audit/export.csv", {"action": "promotion"})

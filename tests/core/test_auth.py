@@ -6,8 +6,9 @@ from tests.conftest import PASSWORD
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/audit/", "/notifications/", "/mlflow/experiments/",
-                                  "/jobs/", "/admin/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/audit/", "/notifications/", "/mlflow/experiments/", "/jobs/", "/admin/"]
+)
 def test_pages_redirect_anonymous_users_to_login(client, path):
     response = client.get(path)
     assert response.status_code == 302

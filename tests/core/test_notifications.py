@@ -93,7 +93,8 @@ def test_a_notification_survives_when_redis_is_down(data_scientist, settings, ca
 
 def websocket(user, origin=b"http://127.0.0.1"):
     communicator = WebsocketCommunicator(
-        NotificationConsumer.as_asgi(), "/ws/notifications/",
+        NotificationConsumer.as_asgi(),
+        "/ws/notifications/",
         headers=[(b"origin", origin)],
     )
     communicator.scope["user"] = user
@@ -151,7 +152,8 @@ def test_the_socket_rejects_a_malformed_mark_read(data_scientist):
         return answer
 
     assert async_to_sync(scenario)() == {
-        "type": "error", "message": "ids must be a list of integers"
+        "type": "error",
+        "message": "ids must be a list of integers",
     }
 
 
@@ -163,7 +165,8 @@ def test_the_full_asgi_stack_refuses_a_foreign_origin(data_scientist):
 
     async def scenario(origin):
         communicator = WebsocketCommunicator(
-            application, "/ws/notifications/",
+            application,
+            "/ws/notifications/",
             headers=[(b"origin", origin), (b"cookie", cookie), (b"host", b"127.0.0.1")],
         )
         connected, _ = await communicator.connect()
@@ -181,9 +184,11 @@ def test_marking_read_through_the_api(client, data_scientist):
     client.force_login(data_scientist)
 
     assert len(client.get("/api/v1/notifications/?unread=1").json()["results"]) == 2
-    response = client.post("/api/v1/notifications/read/", {"ids": ["nope"]},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/notifications/read/", {"ids": ["nope"]}, content_type="application/json"
+    )
     assert response.status_code == 400
-    assert client.post("/api/v1/notifications/read/", {}, content_type="application/json").json() \
-        == {"marked_read": 2}
+    assert client.post(
+        "/api/v1/notifications/read/", {}, content_type="application/json"
+    ).json() == {"marked_read": 2}
     assert client.get("/api/v1/notifications/?unread=1").json()["results"] == []

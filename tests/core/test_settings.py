@@ -21,14 +21,25 @@ PRODUCTION_ENV = {
 
 def run_manage(*args, extra_env=None, drop=()):
     child_env = {k: v for k, v in os.environ.items() if k not in drop}
-    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-                 "SECURE_HSTS_SECONDS", "SECRET_KEY", "PORTAL_LOCAL_SECRET",
-                 "DJANGO_ALLOW_ASYNC_UNSAFE", "STATIC_MANIFEST"):
+    for name in (
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        "SECRET_KEY",
+        "PORTAL_LOCAL_SECRET",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "STATIC_MANIFEST",
+    ):
         child_env.pop(name, None)
     child_env.update(extra_env or {})
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=child_env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -39,7 +50,10 @@ def test_check_deploy_passes_with_production_settings():
 
 def test_check_deploy_fails_when_ssl_redirect_is_turned_off():
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         extra_env={**PRODUCTION_ENV, "SECURE_SSL_REDIRECT": "false"},
     )
     assert result.returncode != 0
@@ -84,7 +98,9 @@ def test_a_local_secret_is_generated_once_and_reused(tmp_path):
     printed = []
     for _ in range(2):
         result = run_manage(
-            "shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.SECRET_KEY)",
             extra_env=local,
         )
         assert result.returncode == 0, result.stderr

@@ -41,8 +41,10 @@ def test_work_queued_while_no_worker_runs_is_done_when_one_starts(data_scientist
 
     worker = start_worker(queue, tmp_path / "worker.log")
     try:
-        wait_until(lambda: Notification.objects.filter(title="Queued while down").exists(),
-                   message="the queued task to run")
+        wait_until(
+            lambda: Notification.objects.filter(title="Queued while down").exists(),
+            message="the queued task to run",
+        )
     finally:
         stop_process(worker)
     assert JobRun.objects.get(task_id=result.id).status == JobStatus.SUCCEEDED
@@ -50,8 +52,12 @@ def test_work_queued_while_no_worker_runs_is_done_when_one_starts(data_scientist
 
 @pytest.mark.django_db
 def test_jobs_page_is_for_platform_admins(client, platform_admin, data_scientist):
-    JobRun.objects.create(task_id="t-1", name="apps.core.tasks.send_notification",
-                          status=JobStatus.FAILED, error="ValueError: boom")
+    JobRun.objects.create(
+        task_id="t-1",
+        name="apps.core.tasks.send_notification",
+        status=JobStatus.FAILED,
+        error="ValueError: boom",
+    )
     client.force_login(data_scientist)
     assert client.get("/jobs/").status_code == 403
 

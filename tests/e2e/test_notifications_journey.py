@@ -16,8 +16,10 @@ def test_a_notification_from_the_worker_appears_as_a_toast_and_stays_unread(
     assert page.locator("#unread-badge").get_attribute("data-count") == "0"
 
     send_notification.delay(
-        user_ids=[data_scientist.pk], title="Promotion approved",
-        body="fraud-iforest v7 is ready to promote.", level="success",
+        user_ids=[data_scientist.pk],
+        title="Promotion approved",
+        body="fraud-iforest v7 is ready to promote.",
+        level="success",
     )
 
     toast = page.locator(".toast", has_text="Promotion approved")
