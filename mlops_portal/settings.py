@@ -188,6 +188,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Publishing must fail fast when Redis is down: the job is kept and sent later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-pending-jobs": {
+        "task": "apps.core.tasks.dispatch_pending_jobs",
+        "schedule": env_int("DISPATCH_PENDING_SECONDS", 30, minimum=5),
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # MLflow: a SQLite-backed store under var/ unless MLFLOW_TRACKING_URI says otherwise.

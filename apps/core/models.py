@@ -142,6 +142,10 @@ class JobRun(models.Model):
 
     task_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200, db_index=True)
+    # What apps.core.jobs.enqueue needs to (re)send the task when the broker was down.
+    kwargs = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -19,7 +19,11 @@ def job_queued(sender=None, headers=None, **kwargs):
     if not task_id:
         return
     try:
-        JobRun.objects.get_or_create(task_id=task_id, defaults={"name": sender or "?"})
+        job, created = JobRun.objects.get_or_create(
+            task_id=task_id, defaults={"name": sender or "?", "dispatched_at": timezone.now()}
+        )
+        if not created and job.dispatched_at is None:
+            JobRun.objects.filter(pk=job.pk).update(dispatched_at=timezone.now())
     except DatabaseError:
         logger.warning("could not record queued task %s", task_id, exc_info=True)
 
@@ -49,6 +53,17 @@ def job_retrying(request=None, reason=None, **kwargs):
     JobRun.objects.filter(task_id=request.id).update(
         status=JobStatus.RETRYING, error=str(reason)[:2000]
     )
+
+
+@signals.worker_ready.connect
+def send_jobs_left_behind(**kwargs):
+    """A worker that (re)starts sends what could not be queued while the broker was down."""
+    from apps.core.jobs import dispatch_pending
+
+    try:
+        dispatch_pending()
+    except DatabaseError:
+        logger.warning("could not dispatch pending jobs at worker start", exc_info=True)
 
 
 @signals.task_postrun.connect

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
+from apps.core.jobs import dispatch_pending
 from apps.core.notifications import notify
 from apps.core.signals import job_log
 
@@ -16,3 +17,9 @@ def send_notification(
     job_log("notifying %d user(s): %s", len(users), title)
     notify(users=users, title=title, body=body, level=level, link=link)
     return len(users)
+
+
+@shared_task
+def dispatch_pending_jobs():
+    """Beat: send jobs that were recorded while the broker was unreachable."""
+    return dispatch_pending()
