@@ -1,0 +1,256 @@
+"""REST API over the experiments mirror: experiments, run search, run detail, histories, compare.
+
+Every endpoint reads through the selectors, so it sees exactly what the pages see; an
+experiment or run the caller may not view answers 404.
+"""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.experiments import selectors
+from apps.experiments.filters import FilterError
+
+
+class ExperimentSerializer(serializers.Serializer):
+    experiment_id = serializers.CharField()
+    name = serializers.CharField()
+    lifecycle_stage = serializers.CharField()
+    team = serializers.CharField(source="team.slug", default=None)
+    run_count = serializers.IntegerField()
+    last_activity = serializers.DateTimeField()
+    tags = serializers.DictField(child=serializers.CharField())
+
+
+class RunSerializer(serializers.Serializer):
+    run_id = serializers.CharField()
+    experiment_id = serializers.CharField()
+    experiment_name = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    user_id = serializers.CharField()
+    start_time = serializers.IntegerField(allow_null=True, help_text="ms since the epoch")
+    end_time = serializers.IntegerField(allow_null=True, help_text="ms since the epoch")
+    lifecycle_stage = serializers.CharField()
+    params = serializers.DictField(child=serializers.CharField())
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    tags = serializers.DictField(child=serializers.CharField())
+
+
+class RunDetailSerializer(RunSerializer):
+    artifact_uri = serializers.CharField()
+    metric_points = serializers.DictField(
+        child=serializers.IntegerField(), help_text="points logged per metric"
+    )
+
+
+class HistorySerializer(serializers.Serializer):
+    run_id = serializers.CharField()
+    key = serializers.CharField()
+    count = serializers.IntegerField(help_text="points logged in MLflow")
+    returned = serializers.IntegerField(help_text="points in this response")
+    step_min = serializers.IntegerField(allow_null=True)
+    step_max = serializers.IntegerField(allow_null=True)
+    steps = serializers.ListField(child=serializers.IntegerField())
+    timestamps = serializers.ListField(child=serializers.IntegerField())
+    values = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+
+def run_row(values: dict) -> dict:
+    """A run as the API shows it, from a `.values(*RUN_LIST_FIELDS)` row."""
+    return {
+        "run_id": values["run_id"],
+        "experiment_id": values["experiment__experiment_id"],
+        "experiment_name": values["experiment__name"],
+        "name": values["name"],
+        "status": values["status"],
+        "user_id": values["user_id"],
+        "start_time": values["start_time"],
+        "end_time": values["end_time"],
+        "lifecycle_stage": values["lifecycle_stage"],
+        "params": values["params"],
+        "metrics": values["metrics"],
+        "tags": values["tags"],
+    }
+
+
+def _run_dict(run) -> dict:
+    return {
+        "run_id": run.run_id,
+        "experiment_id": run.experiment.experiment_id,
+        "experiment_name": run.experiment.name,
+        "name": run.name,
+        "status": run.status,
+        "user_id": run.user_id,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "lifecycle_stage": run.lifecycle_stage,
+        "params": run.params,
+        "metrics": run.metrics,
+        "tags": run.tags,
+    }
+
+
+def _filter_error(exc: FilterError) -> Response:
+    body = {"detail": "Invalid filter.", "filter": exc.message, "position": exc.position}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _int_param(request, name: str, default=None):
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError({name: "Expected an integer."}) from None
+
+
+class ExperimentList(APIView):
+    @extend_schema(responses=ExperimentSerializer(many=True), summary="Experiments you may view")
+    def get(self, request):
+        experiments = selectors.experiments_for(request.user)
+        return Response(ExperimentSerializer(experiments, many=True).data)
+
+
+class RunPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+RUN_SEARCH_PARAMETERS = [
+    OpenApiParameter("experiment", str, description="Experiment id(s), comma-separated"),
+    OpenApiParameter(
+        "filter", str, description="MLflow filter, e.g. metrics.f1 > 0.8 and params.a = 'x'"
+    ),
+    OpenApiParameter(
+        "order_by", str, many=True, description="MLflow order-by, e.g. metrics.f1 DESC"
+    ),
+    OpenApiParameter("page_size", int, description="Runs per page, at most 1000"),
+    OpenApiParameter("page", int),
+]
+
+
+class RunList(APIView):
+    pagination_class = RunPagination
+
+    @extend_schema(
+        parameters=RUN_SEARCH_PARAMETERS,
+        responses=RunSerializer(many=True),
+        summary="Search runs with MLflow's filter syntax",
+    )
+    def get(self, request):
+        experiments = request.query_params.get("experiment", "")
+        order_by = request.query_params.getlist("order_by")
+        try:
+            runs = selectors.search_runs(
+                request.user,
+                experiment_ids=[e for e in experiments.split(",") if e] or None,
+                filter_text=request.query_params.get("filter", ""),
+                order_by=order_by,
+            )
+        except FilterError as exc:
+            return _filter_error(exc)
+
+        paginator = self.pagination_class()
+        rows = runs.values(*selectors.RUN_LIST_FIELDS)
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response([run_row(row) for row in page])
+
+
+class RunDetail(APIView):
+    @extend_schema(responses=RunDetailSerializer, summary="One run")
+    def get(self, request, run_id):
+        run = selectors.run_for(request.user, run_id)
+        data = _run_dict(run)
+        data["artifact_uri"] = run.artifact_uri
+        data["metric_points"] = selectors.history_keys(run)
+        return Response(data)
+
+
+HISTORY_PARAMETERS = [
+    OpenApiParameter("max_points", int, description="At most this many points (default 2000)"),
+    OpenApiParameter("step_min", int, description="Zoom: first step"),
+    OpenApiParameter("step_max", int, description="Zoom: last step"),
+]
+
+
+class MetricHistoryView(APIView):
+    @extend_schema(
+        parameters=HISTORY_PARAMETERS,
+        responses=HistorySerializer,
+        summary="A metric's history, downsampled (MinMax-LTTB)",
+    )
+    def get(self, request, run_id, key):
+        run = selectors.run_for(request.user, run_id)
+        series = selectors.metric_history(
+            run,
+            key,
+            max_points=_int_param(request, "max_points", 2000),
+            step_min=_int_param(request, "step_min"),
+            step_max=_int_param(request, "step_max"),
+        )
+        return Response(series.as_dict())
+
+
+def _run_ids(request) -> list[str]:
+    return [part.strip() for part in request.query_params.get("runs", "").split(",") if part]
+
+
+class CompareView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("runs", str, description="2 to 50 run ids, comma-separated")],
+        responses=inline_serializer(
+            "Comparison",
+            {
+                "runs": RunSerializer(many=True),
+                "params": serializers.ListField(child=serializers.DictField()),
+                "metrics": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        summary="Compare 2 to 50 runs: differing params and best metrics",
+    )
+    def get(self, request):
+        try:
+            comparison = selectors.compare_runs(request.user, _run_ids(request))
+        except ValueError as exc:
+            raise ValidationError({"runs": str(exc)}) from None
+        return Response(
+            {
+                "runs": [_run_dict(run) for run in comparison.runs],
+                "params": comparison.params,
+                "metrics": comparison.metrics,
+            }
+        )
+
+
+class CompareHistoriesView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("runs", str, description="2 to 50 run ids, comma-separated"),
+            OpenApiParameter("key", str, required=True),
+            *HISTORY_PARAMETERS,
+        ],
+        responses=HistorySerializer(many=True),
+        summary="One metric's history for several runs, for overlaid charts",
+    )
+    def get(self, request):
+        key = request.query_params.get("key", "")
+        if not key:
+            raise ValidationError({"key": "Which metric?"})
+        try:
+            series = selectors.compare_histories(
+                request.user,
+                _run_ids(request),
+                key,
+                max_points=_int_param(request, "max_points"),
+                step_min=_int_param(request, "step_min"),
+                step_max=_int_param(request, "step_max"),
+            )
+        except ValueError as exc:
+            raise ValidationError({"runs": str(exc)}) from None
+        return Response([s.as_dict() for s in series])
