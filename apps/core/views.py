@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import health, mlflow_gateway
-from apps.core.models import JobRun, Notification
+from apps.core.models import AuditEntry, JobRun, Notification
 from apps.core.notifications import mark_read
 from apps.core.selectors import AuditFilterForm, audit_entries
 
@@ -27,7 +27,18 @@ def readyz(request):
 
 def home(request):
     unread = Notification.objects.filter(recipient=request.user, read_at__isnull=True)[:5]
-    return render(request, "core/home.html", {"recent_notifications": unread})
+    activity = AuditEntry.objects.all()
+    if not request.user.has_perm("core.view_auditentry"):
+        activity = activity.filter(actor=request.user)
+    return render(
+        request,
+        "core/home.html",
+        {
+            "recent_notifications": unread,
+            "activity": activity[:8],
+            "services": health.service_status(),
+        },
+    )
 
 
 def experiments(request):
