@@ -3,7 +3,7 @@ from django.conf import settings
 from apps.core.health import service_status
 
 NAVIGATION = [
-    ("Experiments", "core:experiments"),
+    ("Experiments", "experiments:list"),
     ("Models", "core:models"),
     ("Deployments", "core:deployments"),
     ("A/B tests", "core:abtests"),

@@ -64,6 +64,10 @@ class Experiment(models.Model):
         return self.name
 
     @property
+    def description(self) -> str:
+        return self.tags.get("mlflow.note.content", "")
+
+    @property
     def last_activity(self) -> datetime | None:
         return ms_to_datetime(
             max(filter(None, [self.last_run_time, self.last_update_time]), default=None)

@@ -261,3 +261,9 @@ def compare_histories(
     rows = _history_rows([run.run_id for run in runs], key)
     # A zoomed window reads one slice per run (at most MAX_COMPARE small reads).
     return [_series(run, key, rows.get(run.run_id), budget, step_min, step_max) for run in runs]
+
+
+def compare_history_keys(runs: list[Run]) -> list[str]:
+    """Metrics with a history (two or more points) in at least one of the runs."""
+    keys = MetricHistory.objects.filter(run__in=runs).values_list("key", flat=True).distinct()
+    return sorted(set(keys))

@@ -20,7 +20,8 @@ HISTORY_STEPS = 30
 
 def seed_experiment(client: MlflowClient, name: str, team: str, runs: int, seed: int) -> dict:
     """Log `runs` runs with params, tags, final metrics and a `val_loss` history."""
-    experiment_id = client.create_experiment(name, tags={"team": team})
+    location = f"{settings.MLFLOW_ARTIFACT_ROOT}/{name}"
+    experiment_id = client.create_experiment(name, artifact_location=location, tags={"team": team})
     rng = random.Random(seed)
     base = 1_700_000_000_000 + seed * 10_000_000
     run_ids = []
@@ -58,6 +59,8 @@ def seed_experiment(client: MlflowClient, name: str, team: str, runs: int, seed:
         status = ("FINISHED", "FINISHED", "FAILED", "KILLED")[index % 4]
         if index % 7 == 6:
             status = None  # still running
+        if index == 0:
+            client.log_text(run_id, f"notes for {name}", "notes/readme.txt")
         if status:
             client.set_terminated(run_id, status=status, end_time=start + 9000)
         run_ids.append(run_id)
