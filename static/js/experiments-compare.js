@@ -57,7 +57,7 @@
       line: { color: colorValues, colorscale: "Viridis", showscale: true, colorbar: { title: { text: colorColumn.label }, thickness: 12 } },
       labelfont: { size: 11 }, tickfont: { size: 10 },
     };
-    Plotly.react("parcoords", [trace], C.layout({ margin: { l: 60, r: 60, t: 48, b: 24 } }), C.config);
+    Plotly.react("parcoords", [trace], C.layout({ margin: { l: 64, r: 72, t: 64, b: 28 } }), C.config);
   }
 
   const xSelect = document.getElementById("scatter-x");
