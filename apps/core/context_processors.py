@@ -4,7 +4,7 @@ from apps.core.health import service_status
 
 NAVIGATION = [
     ("Experiments", "experiments:list"),
-    ("Models", "core:models"),
+    ("Models", "registry:model-list"),
     ("Deployments", "core:deployments"),
     ("A/B tests", "core:abtests"),
     ("Monitoring", "core:monitoring"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RegistryConfig(AppConfig):
@@ -11,16 +12,8 @@ class RegistryConfig(AppConfig):
         from apps.core.seed_hooks import register_seed_hook
         from apps.registry.demo import seed_registry
         from apps.registry.permissions import all_model_permissions
+        from apps.registry.schedule import ensure_registry_schedule
 
         register_role_permissions(PLATFORM_ADMIN, all_model_permissions())
         register_seed_hook(seed_registry)
-        _schedule_periodic_tasks()
-
-
-def _schedule_periodic_tasks() -> None:
-    from apps.registry import conf
-    from apps.registry.tasks import expire_promotions, sync_registry
-    from mlops_portal.celery import app
-
-    app.add_periodic_task(conf.sync_interval_seconds(), sync_registry.s(), name="registry-sync")
-    app.add_periodic_task(300.0, expire_promotions.s(), name="registry-expire-promotions")
+        post_migrate.connect(ensure_registry_schedule, sender=self)

@@ -48,9 +48,14 @@ class PolicyForm(forms.Form):
     eligible_users = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
+        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4}),
         help_text="Leave users and teams empty to let anyone with the approve grant review.",
     )
-    eligible_teams = forms.ModelMultipleChoiceField(queryset=team_groups(), required=False)
+    eligible_teams = forms.ModelMultipleChoiceField(
+        queryset=team_groups(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4}),
+    )
     exclude_run_author = forms.BooleanField(
         required=False, label="The author of the version's run may not approve"
     )

@@ -237,3 +237,20 @@ def experiment_url(version: ModelVersion) -> str:
         return reverse("experiments:run-detail", args=[version.run_id])
     except NoReverseMatch:
         return ""
+
+
+def version_rows(versions, baseline: ModelVersion | None, names: list[str]):
+    """(version, [MetricDelta per headline metric]) against the baseline version."""
+    base = baseline.run_metrics if baseline else {}
+    return [
+        (version, [MetricDelta(n, version.run_metrics.get(n), base.get(n)) for n in names])
+        for version in versions
+    ]
+
+
+def environment_cards(model: RegisteredModel) -> list[tuple[str, AliasAssignment | None]]:
+    """Each configured environment with the assignment holding it now (or None)."""
+    open_rows = {
+        row.alias: row for row in AliasAssignment.objects.filter(model=model, ended_at__isnull=True)
+    }
+    return [(env, open_rows.get(env)) for env in conf.environments()]

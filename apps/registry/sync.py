@@ -37,12 +37,19 @@ def from_millis(value) -> datetime | None:
     return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
 
 
-def registry_sync() -> SyncReport:
-    """Bring the mirror up to date with MLflow; one transaction per registered model."""
+def registry_sync(*, names: list[str] | None = None) -> SyncReport:
+    """Bring the mirror up to date with MLflow; one transaction per registered model.
+
+    With `names`, only those models are read (and none is marked deleted).
+    """
     report = SyncReport()
     seen = set()
+    if names is None:
+        mlflow_models = mlflow_gateway.list_registered_models()
+    else:
+        mlflow_models = [mlflow_gateway.get_registered_model(name) for name in names]
     with action_context(source="sync"):
-        for mlflow_model in mlflow_gateway.list_registered_models():
+        for mlflow_model in mlflow_models:
             seen.add(mlflow_model.name)
             known = set(
                 ModelVersion.objects.filter(model__name=mlflow_model.name)
@@ -54,8 +61,9 @@ def registry_sync() -> SyncReport:
             _sync_model(mlflow_model, versions, runs, report)
             report.models += 1
 
-        gone = RegisteredModel.objects.exclude(name__in=seen).filter(deleted_in_mlflow=False)
-        gone.update(deleted_in_mlflow=True)
+        if names is None:
+            gone = RegisteredModel.objects.exclude(name__in=seen).filter(deleted_in_mlflow=False)
+            gone.update(deleted_in_mlflow=True)
     logger.info(
         "registry sync: %d models, %d new versions, %d outside alias changes",
         report.models,

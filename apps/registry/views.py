@@ -32,7 +32,8 @@ def conflict_as_409(view):
         try:
             return view(request, *args, **kwargs)
         except StateConflict as exc:
-            context = {"message": str(exc), "state": exc.state, "back": request.path}
+            back = request.headers.get("Referer") or "/models/"
+            context = {"message": str(exc), "state": exc.state, "back": back}
             return render(request, "registry/conflict.html", context, status=409)
 
     return wrapper
@@ -60,10 +61,12 @@ def model_list(request):
     models = (
         MODEL_PERMISSIONS.visible_to(request.user)
         .annotate(
-            version_count=Count("versions", filter=Q(versions__deleted_in_mlflow=False),
-                                distinct=True),
-            open_requests=Count("promotions", filter=Q(promotions__state__in=OPEN_STATES),
-                                distinct=True),
+            version_count=Count(
+                "versions", filter=Q(versions__deleted_in_mlflow=False), distinct=True
+            ),
+            open_requests=Count(
+                "promotions", filter=Q(promotions__state__in=OPEN_STATES), distinct=True
+            ),
         )
         .order_by("name")
     )
@@ -82,31 +85,36 @@ def model_detail(request, name):
     can = _abilities(request.user, model)
     versions = list(model.versions.all())
     baseline = selectors.comparison_baseline(model)
+    headline = selectors.headline_metrics(versions)
     policy = selectors.policy_for(model)
     context = {
         "model": model,
         "can": can,
         "versions": versions,
         "baseline": baseline,
-        "headline_metrics": selectors.headline_metrics(versions),
+        "headline_metrics": headline,
+        "version_rows": selectors.version_rows(versions, baseline, headline),
         "environments": conf.environments(),
-        "holders": selectors.current_holders(model),
+        "env_cards": selectors.environment_cards(model),
         "history": selectors.alias_history(model),
         "promotions": model.promotions.select_related("version", "requested_by")[:30],
         "policy": policy,
         "policy_form": PolicyForm(initial=_policy_initial(policy)),
-        "metadata_form": MetadataForm(initial={
-            "description": model.description,
-            "tags": "\n".join(f"{k}={v}" for k, v in sorted(model.tags.items())),
-        }),
+        "metadata_form": MetadataForm(
+            initial={
+                "description": model.description,
+                "tags": "\n".join(f"{k}={v}" for k, v in sorted(model.tags.items())),
+            }
+        ),
         "rollback_form": RollbackForm(initial={"target": conf.production_alias()}),
         "rollback_options": selectors.rollback_options(model),
         "grants": selectors.grants_of(model) if can["manage"] else [],
         "grant_form": GrantForm(),
         "webhooks": model.webhooks.all() if can["manage"] else [],
         "webhook_form": WebhookForm(),
-        "audit": AuditEntry.objects.filter(object_type="registry.registeredmodel",
-                                           object_id=str(model.pk))[:20],
+        "audit": AuditEntry.objects.filter(
+            object_type="registry.registeredmodel", object_id=str(model.pk)
+        )[:20],
     }
     return render(request, "registry/model_detail.html", context)
 
@@ -149,9 +157,14 @@ def promotion_new(request, name):
     model = _model(request, name)
     MODEL_PERMISSIONS.require(request.user, "request_promotion", model)
     versions = model.versions.filter(deleted_in_mlflow=False)
-    form = PromotionRequestForm(request.POST or None, versions=versions, initial={
-        "version": request.GET.get("version"), "target": conf.production_alias(),
-    })
+    form = PromotionRequestForm(
+        request.POST or None,
+        versions=versions,
+        initial={
+            "version": request.GET.get("version"),
+            "target": conf.production_alias(),
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             promotion = services.promotion_request(
@@ -163,8 +176,9 @@ def promotion_new(request, name):
             messages.success(request, f"Request #{promotion.pk} sent to the reviewers.")
             return redirect(promotion)
     status = 400 if form.errors else 200
-    return render(request, "registry/promotion_form.html", {"model": model, "form": form},
-                  status=status)
+    return render(
+        request, "registry/promotion_form.html", {"model": model, "form": form}, status=status
+    )
 
 
 def promotion_detail(request, pk):
@@ -175,13 +189,18 @@ def promotion_detail(request, pk):
 def promotion_live(request, pk):
     """The state, approvals and decision panel, refreshed by htmx while the page is open."""
     promotion = _promotion(request, pk)
-    return render(request, "registry/partials/promotion_live.html",
-                  _promotion_context(request, promotion))
+    return render(
+        request, "registry/partials/promotion_live.html", _promotion_context(request, promotion)
+    )
 
 
 def _promotion_context(request, promotion) -> dict:
     policy = selectors.policy_for(promotion.model)
     refusal = selectors.reviewer_refusal(request.user, promotion, policy)
+    # Only reviewers hear why they may not decide; others see no decision panel at all.
+    shown_refusal = (
+        refusal if MODEL_PERMISSIONS.can(request.user, "approve", promotion.model) else ""
+    )
     reviewed = promotion.approvals.filter(reviewer=request.user).exists()
     evidence = promotion.evidence or {}
     holder = evidence.get("holder") or {}
@@ -190,9 +209,10 @@ def _promotion_context(request, promotion) -> dict:
         "approvals": promotion.approvals.select_related("reviewer"),
         "approved_count": promotion.approvals.filter(decision="approve").count(),
         "can_decide": promotion.state == "requested" and not refusal and not reviewed,
-        "refusal": refusal,
+        "refusal": shown_refusal,
         "reviewed": reviewed,
-        "can_cancel": promotion.state == "requested" and (
+        "can_cancel": promotion.state == "requested"
+        and (
             promotion.requested_by_id == request.user.pk
             or MODEL_PERMISSIONS.can(request.user, "manage", promotion.model)
         ),
@@ -202,8 +222,9 @@ def _promotion_context(request, promotion) -> dict:
         "holder_version": holder.get("version"),
         "gates": evidence.get("gates", []),
         "decision_form": DecisionForm(),
-        "audit": AuditEntry.objects.filter(object_type="registry.promotionrequest",
-                                           object_id=str(promotion.pk)).order_by("id"),
+        "audit": AuditEntry.objects.filter(
+            object_type="registry.promotionrequest", object_id=str(promotion.pk)
+        ).order_by("id"),
     }
 
 
@@ -335,9 +356,11 @@ def my_reviews_live(request):
 
 def _reviews_context(request) -> dict:
     mine = selectors.visible_promotions(request.user).filter(requested_by=request.user)
-    reviewed = selectors.visible_promotions(request.user).filter(
-        approvals__reviewer=request.user
-    ).distinct()
+    reviewed = (
+        selectors.visible_promotions(request.user)
+        .filter(approvals__reviewer=request.user)
+        .distinct()
+    )
     return {
         "awaiting": selectors.reviews_awaiting(request.user),
         "mine": mine[:20],

@@ -29,8 +29,9 @@ def mlflow_client():
     )
 
 
-def create_mlflow_model(client, *, prefix="model", metrics=DEFAULT_METRICS, aliases=None,
-                        author="alice") -> str:
+def create_mlflow_model(
+    client, *, prefix="model", metrics=DEFAULT_METRICS, aliases=None, author="alice"
+) -> str:
     """A registered model with one version per metrics dict; returns its unique name."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     experiment = client.get_experiment_by_name("registry-tests")
@@ -62,7 +63,7 @@ def mirrored_model(db, mlflow_client):
         from apps.registry.models import RegisteredModel
 
         name = create_mlflow_model(mlflow_client, **kwargs)
-        registry_sync()
+        registry_sync(names=[name])
         return RegisteredModel.objects.get(name=name)
 
     return make
@@ -79,8 +80,19 @@ def grant_demo_access(model, *, data_scientist=None):
 
 @pytest.fixture
 def second_reviewer(db):
+    from apps.core.roles import REVIEWER
     from tests.conftest import make_user
 
-    from apps.core.roles import REVIEWER
-
     return make_user("dan", role=REVIEWER, teams=["reviewers"])
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request):
+    """Personas are created in nearly every test; a slow hash would dominate the run.
+    Browser journeys sign in through daphne, which only knows the real hashers."""
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    settings_fixture = request.getfixturevalue("settings")
+    settings_fixture.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield

@@ -57,7 +57,7 @@ def test_alias_moved_in_mlflow_is_audited_as_outside_and_owners_are_told(
     services.MODEL_PERMISSIONS.grant("manage", data_scientist, model)
 
     mlflow_client.set_registered_model_alias(model.name, "production", "2")
-    registry_sync()
+    registry_sync(names=[model.name])
 
     entry = AuditEntry.objects.get(action="registry.alias_changed_outside", object_id=model.pk)
     assert entry.source == "sync"
@@ -142,10 +142,13 @@ def test_running_the_promotion_twice_moves_the_alias_once(
     services.promotion_perform(promotion_id=promotion.pk)
 
     assert AliasAssignment.objects.filter(model=model, how=AssignmentHow.PORTAL).count() == 1
-    assert AuditEntry.objects.filter(action="promotion.promoted", object_id=promotion.pk).count() == 1
-    assert mlflow_client.get_model_version(model.name, "1").tags[
-        "portal.replaced.production"
-    ] == tagged
+    assert (
+        AuditEntry.objects.filter(action="promotion.promoted", object_id=promotion.pk).count() == 1
+    )
+    assert (
+        mlflow_client.get_model_version(model.name, "1").tags["portal.replaced.production"]
+        == tagged
+    )
 
 
 def test_a_requester_never_approves_their_own_request(mirrored_model, data_scientist):
@@ -288,7 +291,7 @@ def test_a_policy_may_require_approval_for_roll_backs(
 ):
     model = mirrored_model()
     mlflow_client.set_registered_model_alias(model.name, "production", "2")
-    registry_sync()
+    registry_sync(names=[model.name])
     grant_demo_access(model, data_scientist=data_scientist)
     ApprovalPolicy.objects.create(model=model, rollback_requires_approval=True)
 
