@@ -143,40 +143,42 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
     stop_process(process)
 
 
-@pytest.fixture(scope="session")
-def daphne_server(django_db_setup, tmp_path_factory):
-    """daphne serving the portal (HTTP and websockets) on a free loopback port."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+def start_http_service(command, *, health_url, log: Path, cwd=ROOT, timeout=120):
+    """Start `command` and return once `health_url` answers 200; fail with its log if not."""
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "mlops_portal.asgi:application",
-            ],
-            cwd=ROOT,
-            env=subprocess_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            command, cwd=cwd, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT
         )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                break
+            if requests.get(health_url, timeout=1).status_code == 200:
+                return process
         except requests.RequestException:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             stop_process(process)
-            raise RuntimeError(f"daphne did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+            raise RuntimeError(f"{command[2]} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, tmp_path_factory):
+    """daphne serving the portal (HTTP and websockets) on a free loopback port."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "mlops_portal.asgi:application",
+    ]
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    process = start_http_service(command, health_url=f"{base_url}/healthz", log=log)
     yield base_url
     stop_process(process)
 
@@ -186,42 +188,26 @@ def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on a loopback port with its own SQLite store; yields its URL."""
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
-    log = root / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{root}/mlflow.db",
-                "--default-artifact-root",
-                str(root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=root,
-            env=subprocess_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_process(process)
-            raise RuntimeError(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root}/mlflow.db",
+        "--default-artifact-root",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    process = start_http_service(
+        command, health_url=f"{url}/health", log=root / "server.log", cwd=root
+    )
     yield url
     stop_process(process)
 
