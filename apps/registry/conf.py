@@ -1,6 +1,6 @@
 """Registry settings, read from the environment when used (see the README settings table)."""
 
-from mlops_portal.env import env_int, env_list
+from mlops_portal.env import env_int, env_list, env_str
 
 
 def environments() -> list[str]:
@@ -36,3 +36,9 @@ def webhook_retry_base_seconds() -> int:
 def backoff_seconds(base: int, retries: int, cap: int = 900) -> int:
     """Exponential backoff: base, 2*base, 4*base, ... capped."""
     return min(cap, base * 2**retries)
+
+
+def absolute_url(path: str) -> str:
+    """`path` on the portal's public address (PORTAL_BASE_URL), for links in e-mails."""
+    base = env_str("PORTAL_BASE_URL", "").rstrip("/")
+    return f"{base}{path}" if path else ""

@@ -16,8 +16,8 @@ from django.utils import timezone
 from apps.core import mlflow_gateway
 from apps.core.audit import record_audit
 from apps.core.models import NotificationLevel
-from apps.core.notifications import notify
 from apps.registry import conf
+from apps.registry.announce import announce
 from apps.registry.exceptions import StateConflict
 from apps.registry.gates import GateSyntaxError, evaluate_gates, parse_gates
 from apps.registry.models import (
@@ -87,7 +87,7 @@ def _expire_if_due(promotion: PromotionRequest) -> bool:
     if promotion.state != PromotionState.REQUESTED or not due:
         return False
     _transition(promotion, PromotionState.EXPIRED, actor=None, action="promotion.expired")
-    notify(
+    announce(
         users=[promotion.requested_by],
         title=f"Request expired: {promotion.model.name} v{promotion.version.version}",
         body=f"No decision before {promotion.expires_at:%Y-%m-%d %H:%M} UTC.",
@@ -143,7 +143,7 @@ def build_evidence(*, version: ModelVersion, target: str, policy: ApprovalPolicy
 
 def _notify_reviewers(promotion: PromotionRequest, policy: ApprovalPolicy) -> None:
     verb = "Roll back" if promotion.kind == PromotionKind.ROLLBACK else "Review"
-    notify(
+    announce(
         users=eligible_reviewers(promotion, policy),
         title=f"{verb} requested: {promotion.model.name} v{promotion.version.version} "
         f"→ {promotion.target}",
@@ -250,7 +250,7 @@ def _add_approval(user, promotion: PromotionRequest, comment: str) -> None:
     )
     name = f"{promotion.model.name} v{promotion.version.version} → {promotion.target}"
     if count < promotion.required_approvals:
-        notify(
+        announce(
             users=[promotion.requested_by],
             title=f"{user.username} approved {name}",
             body=f"{count} of {promotion.required_approvals} approvals. {comment[:200]}",
@@ -263,7 +263,7 @@ def _add_approval(user, promotion: PromotionRequest, comment: str) -> None:
     _transition(
         promotion, PromotionState.APPROVED, actor=user, action="promotion.approved", approvals=count
     )
-    notify(
+    announce(
         users=[promotion.requested_by],
         title=f"Approved: {name}",
         body=f"Final approval by {user.username}. Promoting now.",
@@ -310,7 +310,7 @@ def _reject(user, promotion: PromotionRequest, comment: str) -> None:
     _transition(
         promotion, PromotionState.REJECTED, actor=user, action="promotion.rejected", comment=comment
     )
-    notify(
+    announce(
         users=[promotion.requested_by],
         title=f"Rejected: {promotion.model.name} v{promotion.version.version} → {promotion.target}",
         body=f"{user.username}: {comment[:200]}",
@@ -568,7 +568,7 @@ def _announce_promoted(promotion: PromotionRequest, previous: int | None) -> Non
         else f"Promoted: {name} v{promotion.version.version} is {promotion.target}"
     )
     reviewers = [a.reviewer for a in promotion.approvals.select_related("reviewer")]
-    notify(
+    announce(
         users=[promotion.requested_by, *reviewers],
         title=title,
         body=f"Previously v{previous}." if previous else "",
@@ -585,7 +585,7 @@ def _fail(promotion: PromotionRequest, reason: str) -> None:
     _transition(
         promotion, PromotionState.FAILED, actor=None, action="promotion.failed", reason=reason
     )
-    notify(
+    announce(
         users=[promotion.requested_by],
         title=f"Promotion failed: {promotion.model.name} v{promotion.version.version} → "
         f"{promotion.target}",

@@ -17,7 +17,7 @@ from apps.core import mlflow_gateway
 from apps.core.audit import record_audit
 from apps.core.context import action_context
 from apps.core.models import NotificationLevel
-from apps.core.notifications import notify
+from apps.registry.announce import announce
 from apps.registry.models import AliasAssignment, AssignmentHow, ModelVersion, RegisteredModel
 from apps.registry.selectors import owners_of
 
@@ -194,7 +194,7 @@ def _reconcile_aliases(model, aliases: dict[str, int], report: SyncReport) -> No
 
 def _notify_outside_change(model, changes) -> None:
     lines = [f"{alias}: v{before or '—'} → v{after or '—'}" for alias, before, after in changes]
-    notify(
+    announce(
         users=owners_of(model),
         title=f"{model.name}: alias changed outside the portal",
         body="Moved in MLflow directly. " + "; ".join(lines),

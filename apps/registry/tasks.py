@@ -66,3 +66,14 @@ def sync_registry():
 def expire_promotions():
     """Expire undecided requests past their deadline (beat)."""
     return services.promotions_expire_due()
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=60)
+def send_governance_email(self, addresses: list[str], subject: str, text: str):
+    """E-mail a governance notification (sent only when EMAIL_HOST is configured)."""
+    from django.core.mail import send_mail
+
+    try:
+        send_mail(subject, text, None, addresses)
+    except OSError as exc:
+        raise self.retry(exc=exc) from exc

@@ -22,3 +22,13 @@
   });
   showTabFromHash();
 })();
+
+// Live regions refresh only while nobody is typing in them (a refresh would wipe the text).
+window.registryIdle = function () {
+  var active = document.activeElement;
+  var typing = Array.prototype.some.call(
+    document.querySelectorAll("[data-live] textarea"),
+    function (el) { return el === active || el.value.trim() !== ""; }
+  );
+  return !typing;
+};
