@@ -171,15 +171,15 @@ class Grant:
     kind: str  # "user" or "team"
     subject_id: int
     name: str
-    actions: list[str]
+    actions: list[tuple[str, str]]  # (action, label)
 
 
 def grants_of(model: RegisteredModel) -> list[Grant]:
     """Object grants on the model, per user and per team, in the order of GRANTABLE_ACTIONS."""
     by_codename = {MODEL_PERMISSIONS.codename(a): a for a in GRANTABLE_ACTIONS}
 
-    def actions(codenames) -> list[str]:
-        return [a for c, a in by_codename.items() if c in codenames]
+    def actions(codenames) -> list[tuple[str, str]]:
+        return [(a, GRANTABLE_ACTIONS[a]) for c, a in by_codename.items() if c in codenames]
 
     grants = []
     users = get_users_with_perms(model, attach_perms=True, with_group_users=False)

@@ -210,6 +210,7 @@ def _promotion_context(request, promotion) -> dict:
         "approved_count": promotion.approvals.filter(decision="approve").count(),
         "can_decide": promotion.state == "requested" and not refusal and not reviewed,
         "refusal": shown_refusal,
+        "waiting_for": _waiting_for(promotion, policy),
         "reviewed": reviewed,
         "can_cancel": promotion.state == "requested"
         and (
@@ -226,6 +227,15 @@ def _promotion_context(request, promotion) -> dict:
             object_type="registry.promotionrequest", object_id=str(promotion.pk)
         ).order_by("id"),
     }
+
+
+def _waiting_for(promotion, policy) -> list[str]:
+    """Usernames of eligible reviewers who have not decided yet (open requests only)."""
+    if promotion.state != "requested":
+        return []
+    decided = set(promotion.approvals.values_list("reviewer_id", flat=True))
+    reviewers = selectors.eligible_reviewers(promotion, policy)
+    return sorted(user.username for user in reviewers if user.pk not in decided)
 
 
 @require_POST

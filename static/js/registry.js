@@ -20,6 +20,7 @@
       history.replaceState(null, "", "#" + button.dataset.tab);
     });
   });
+  window.addEventListener("hashchange", showTabFromHash);
   showTabFromHash();
 })();
 

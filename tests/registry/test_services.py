@@ -316,3 +316,44 @@ def test_gates_are_parsed_without_evaluating_code():
     for bad in ("__import__('os') > 1", "f1 >= 0.8 or True", "f1 => 1", "f1 >= abc"):
         with pytest.raises(GateSyntaxError):
             parse_gates(bad)
+
+
+def test_description_and_tags_edited_in_the_portal_are_written_back_to_mlflow(
+    mirrored_model, mlflow_client, platform_admin
+):
+    model = mirrored_model()
+
+    services.model_update_metadata(
+        user=platform_admin,
+        model=model,
+        description="Scores card payments.",
+        tags={"owner": "fraud-team"},
+    )
+    registry_sync(names=[model.name])  # must not undo the edit before it reaches MLflow
+    model.refresh_from_db()
+    assert (model.description, model.metadata_pending) == ("Scores card payments.", True)
+    services.model_metadata_push(model_id=model.pk)
+
+    written = mlflow_client.get_registered_model(model.name)
+    assert written.description == "Scores card payments."
+    assert written.tags == {"owner": "fraud-team"}
+    model.refresh_from_db()
+    assert not model.metadata_pending
+
+
+def test_owners_grant_and_revoke_actions_to_teams_with_an_audit_entry(
+    mirrored_model, platform_admin, reviewer
+):
+    model = mirrored_model()
+    team = reviewer.groups.get(name="team:reviewers")
+
+    services.model_grant(user=platform_admin, model=model, action="approve", grantee=team)
+    assert services.MODEL_PERMISSIONS.can(reviewer, "approve", model)
+    services.model_revoke(user=platform_admin, model=model, action="approve", grantee=team)
+
+    assert not services.MODEL_PERMISSIONS.can(reviewer, "approve", model)
+    entries = AuditEntry.objects.filter(object_id=model.pk, action__startswith="model.grant")
+    assert [e.after for e in entries.order_by("id")] == [
+        {"action": "approve", "team": "team:reviewers"},
+        {"action": "approve", "team": "team:reviewers"},
+    ]
