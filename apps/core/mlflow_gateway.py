@@ -129,7 +129,18 @@ def all_experiments() -> list:
 
 @guarded
 def runs_page(experiment_id: str, *, page_token: str | None = None, page_size: int = 1000):
-    """One page of an experiment's runs (deleted ones too), oldest first; (runs, next_token)."""
+    """One page of an experiment's runs (deleted ones too), oldest first: (records, next_token).
+
+    Each record is a plain dict: run_id, name, status, user_id, start_time, end_time,
+    lifecycle_stage, artifact_uri, params, tags, and metrics {key: (step, timestamp, value)}
+    holding the latest point. A SQL store is read through MLflow's table models with keyset
+    pagination (reading 10,000 runs through `search_runs` builds ~100 objects per run and
+    takes minutes); other stores go through `search_runs`.
+    """
+    store = client()._tracking_client.store
+    if hasattr(store, "ManagedSessionMaker"):
+        return _sql_runs_page(store, experiment_id, page_token, page_size)
+
     from mlflow.entities import ViewType
 
     page = client().search_runs(
@@ -139,28 +150,111 @@ def runs_page(experiment_id: str, *, page_token: str | None = None, page_size: i
         order_by=["attributes.start_time ASC"],
         page_token=page_token,
     )
-    token = page.token.decode() if isinstance(page.token, bytes) else page.token
-    return list(page), token
+    return [_run_record(run) for run in page], page.token or None
+
+
+def _run_record(run) -> dict:
+    info, data = run.info, run.data
+    # RunData keeps the latest Metric objects (with step and timestamp) only privately.
+    latest = getattr(data, "_metric_objs", [])
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name or "",
+        "status": info.status,
+        "user_id": info.user_id or "",
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "lifecycle_stage": info.lifecycle_stage,
+        "artifact_uri": info.artifact_uri or "",
+        "params": dict(data.params),
+        "tags": dict(data.tags),
+        "metrics": {m.key: (m.step, m.timestamp, m.value) for m in latest},
+    }
+
+
+def _sql_runs_page(store, experiment_id: str, page_token: str | None, page_size: int):
+    from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlParam, SqlRun, SqlTag
+    from sqlalchemy import and_, func, or_, select
+
+    runs = SqlRun.__table__
+    started = func.coalesce(runs.c.start_time, 0)
+    query = select(runs).where(runs.c.experiment_id == int(experiment_id))
+    if page_token:
+        after_time, after_id = page_token.split(":", 1)
+        after_time = int(after_time)
+        query = query.where(
+            or_(started > after_time, and_(started == after_time, runs.c.run_uuid > after_id))
+        )
+    query = query.order_by(started, runs.c.run_uuid).limit(page_size)
+
+    with store.ManagedSessionMaker() as session:
+        rows = session.execute(query).mappings().all()
+        records = {row["run_uuid"]: _sql_run_record(row) for row in rows}
+        ids = list(records)
+        for model, field in ((SqlParam, "params"), (SqlTag, "tags")):
+            table = model.__table__
+            found = select(table.c.run_uuid, table.c.key, table.c.value).where(
+                table.c.run_uuid.in_(ids)
+            )
+            for run_id, key, value in session.execute(found):
+                records[run_id][field][key] = value
+        table = SqlLatestMetric.__table__
+        columns = ("run_uuid", "key", "step", "timestamp", "value", "is_nan")
+        found = select(*(table.c[name] for name in columns)).where(table.c.run_uuid.in_(ids))
+        for run_id, key, step, timestamp, value, is_nan in session.execute(found):
+            records[run_id]["metrics"][key] = (step, timestamp, float("nan") if is_nan else value)
+
+    for record in records.values():
+        record["name"] = record["name"] or record["tags"].get("mlflow.runName", "")
+    if len(rows) < page_size:
+        return list(records.values()), None
+    last = rows[-1]
+    return list(records.values()), f"{last['start_time'] or 0}:{last['run_uuid']}"
+
+
+def _sql_run_record(row) -> dict:
+    return {
+        "run_id": row["run_uuid"],
+        "name": row["name"] or "",
+        "status": row["status"],
+        "user_id": row["user_id"] or "",
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+        "lifecycle_stage": row["lifecycle_stage"],
+        "artifact_uri": row["artifact_uri"] or "",
+        "params": {},
+        "tags": {},
+        "metrics": {},
+    }
 
 
 @guarded
-def metric_histories(run_ids: list[str], key: str) -> dict[str, list]:
-    """Every logged point of metric `key` for each run, as {run_id: [Metric, ...]}.
+def metric_histories(run_ids: list[str], key: str) -> dict[str, list[tuple]]:
+    """Every logged point of metric `key` for each run: {run_id: [(step, timestamp, value)]}.
 
-    SQL stores answer for many runs at once; other stores are asked run by run.
+    A SQL store is read in bulk through MLflow's own table models (as plain rows: building
+    a Metric object per point costs more than the query); other stores run by run.
     """
+    histories: dict[str, list[tuple]] = {run_id: [] for run_id in run_ids}
     store = client()._tracking_client.store
-    histories: dict[str, list] = {run_id: [] for run_id in run_ids}
-    if not hasattr(store, "get_metric_history_bulk"):
+    if not hasattr(store, "ManagedSessionMaker"):
         for run_id in run_ids:
-            histories[run_id] = list(client().get_metric_history(run_id, key))
+            points = client().get_metric_history(run_id, key)
+            histories[run_id] = [(m.step, m.timestamp, m.value) for m in points]
         return histories
 
+    from mlflow.store.tracking.dbmodels.models import SqlMetric
+    from sqlalchemy import select
+
+    table = SqlMetric.__table__
     chunk = 500
-    for start in range(0, len(run_ids), chunk):
-        ids = run_ids[start : start + chunk]
-        for row in store.get_metric_history_bulk(ids, key, max_results=None):
-            histories[row.run_id].append(row)
+    with store.ManagedSessionMaker() as session:
+        for start in range(0, len(run_ids), chunk):
+            query = select(
+                table.c.run_uuid, table.c.step, table.c.timestamp, table.c.value, table.c.is_nan
+            ).where(table.c.key == key, table.c.run_uuid.in_(run_ids[start : start + chunk]))
+            for run_id, step, timestamp, value, is_nan in session.execute(query):
+                histories[run_id].append((step, timestamp, float("nan") if is_nan else value))
     return histories
 
 

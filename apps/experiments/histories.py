@@ -12,11 +12,9 @@ from apps.experiments.models import INDEX_STRIDE, POINT_DTYPE
 OVERVIEW_POINTS = 2000
 
 
-def pack(metrics) -> np.ndarray:
-    """Turn MLflow Metric objects into a sorted POINT_DTYPE array."""
-    points = np.fromiter(
-        ((m.step, m.timestamp, m.value) for m in metrics), dtype=POINT_DTYPE, count=len(metrics)
-    )
+def pack_rows(rows) -> np.ndarray:
+    """Turn (step, timestamp, value) tuples into a sorted POINT_DTYPE array."""
+    points = np.array(rows, dtype=POINT_DTYPE) if rows else np.empty(0, dtype=POINT_DTYPE)
     points.sort(order=["step", "timestamp"], kind="stable")
     return points
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
+from django.db.models import Count, TextField, Window
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from apps.experiments import histories
@@ -58,6 +60,47 @@ def search_runs(
         runs = runs.filter(lifecycle_stage=Lifecycle.ACTIVE)
     runs = filter_runs(runs, filter_text)
     return runs.order_by(*order_expressions(order_by))
+
+
+@dataclass
+class RunPage:
+    count: int
+    rows: list[tuple]
+
+
+PAGE_COLUMNS = (
+    "run_id", "experiment__experiment_id", "experiment__name", "name", "status", "user_id",
+    "start_time", "end_time", "lifecycle_stage",
+)  # fmt: skip
+
+
+def run_page(runs, *, page: int, page_size: int) -> RunPage:
+    """One page of a run search and the total, in two short queries.
+
+    The first sorts only ids and counts with COUNT(*) OVER (), so the wide JSON columns
+    are not carried through the sort; the second reads the page's rows, with params,
+    metrics and tags as JSON text that the API passes through without re-encoding.
+    """
+    offset = (page - 1) * page_size
+    ranked = list(
+        runs.annotate(total_count=Window(Count("run_id"))).values_list("run_id", "total_count")[
+            offset : offset + page_size
+        ]
+    )
+    if not ranked:
+        return RunPage(count=runs.count() if page > 1 else 0, rows=[])
+
+    ids = [run_id for run_id, _ in ranked]
+    rows = Run.objects.filter(run_id__in=ids).annotate(
+        params_json=Cast("params", TextField()),
+        metrics_json=Cast("metrics", TextField()),
+        tags_json=Cast("tags", TextField()),
+    )
+    by_id = {
+        row[0]: row
+        for row in rows.values_list(*PAGE_COLUMNS, "params_json", "metrics_json", "tags_json")
+    }
+    return RunPage(count=ranked[0][1], rows=[by_id[run_id] for run_id in ids])
 
 
 def run_for(user, run_id: str) -> Run:

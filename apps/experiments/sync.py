@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.core import mlflow_gateway
@@ -195,30 +195,22 @@ def _sync_team_grant(experiment: Experiment, previous_team_id: int | None) -> No
         EXPERIMENT_PERMISSIONS.grant("view", experiment.team.group, experiment)
 
 
-def _metric_marks(source_run) -> tuple[dict, dict]:
-    # RunData keeps the Metric objects (with step and timestamp) only privately.
-    latest, marks = {}, {}
-    for metric in getattr(source_run.data, "_metric_objs", []):
-        value = metric.value
-        latest[metric.key] = None if value is None or math.isnan(value) else value
-        marks[metric.key] = [metric.step, metric.timestamp]
-    return latest, marks
-
-
-def run_fields(source_run) -> dict:
-    """The mirror's columns for one MLflow run, plus its fingerprint."""
-    info, data = source_run.info, source_run.data
-    metrics, marks = _metric_marks(source_run)
+def run_fields(record: dict) -> dict:
+    """The mirror's columns for one run record from the gateway, plus its fingerprint."""
+    metrics, marks = {}, {}
+    for key, (step, timestamp, value) in record["metrics"].items():
+        metrics[key] = None if value is None or math.isnan(value) else value
+        marks[key] = [step, timestamp]
     fields = {
-        "name": info.run_name or "",
-        "status": info.status,
-        "user_id": info.user_id or "",
-        "start_time": info.start_time,
-        "end_time": info.end_time,
-        "lifecycle_stage": info.lifecycle_stage,
-        "artifact_uri": info.artifact_uri or "",
-        "params": dict(data.params),
-        "tags": dict(data.tags),
+        "name": record["name"],
+        "status": record["status"],
+        "user_id": record["user_id"],
+        "start_time": record["start_time"],
+        "end_time": record["end_time"],
+        "lifecycle_stage": record["lifecycle_stage"],
+        "artifact_uri": record["artifact_uri"],
+        "params": record["params"],
+        "tags": record["tags"],
         "metrics": metrics,
         "metric_marks": marks,
     }
@@ -243,7 +235,7 @@ def sync_runs_page(experiment, source_runs, *, state, next_cursor, summary) -> N
 
     Histories of moved metrics are read from MLflow first, outside the transaction.
     """
-    ids = [run.info.run_id for run in source_runs]
+    ids = [record["run_id"] for record in source_runs]
     stored = {
         row["run_id"]: row
         for row in Run.objects.filter(run_id__in=ids).values(
@@ -253,25 +245,25 @@ def sync_runs_page(experiment, source_runs, *, state, next_cursor, summary) -> N
     changed, moved = [], {}
     for source in source_runs:
         fields = run_fields(source)
-        previous = stored.get(source.info.run_id)
+        previous = stored.get(source["run_id"])
         if previous is not None and previous["fingerprint"] == fields["fingerprint"]:
             continue
         changed.append(
             Run(
-                run_id=source.info.run_id,
+                run_id=source["run_id"],
                 experiment=experiment,
                 seen_pass=state.pass_number,
                 **fields,
             )
         )
         for key in _moved_metric_keys(fields, previous):
-            moved.setdefault(key, []).append(source.info.run_id)
+            moved.setdefault(key, []).append(source["run_id"])
 
     packed = _fetch_histories(moved)
     with transaction.atomic():
         _write_runs(changed)
         Run.objects.filter(run_id__in=ids).update(seen_pass=state.pass_number)
-        summary.histories_written += _write_histories(packed)
+        summary.histories_written += _write_histories(packed, set(ids) - set(stored))
         _save_cursor(state, *next_cursor)
 
     summary.runs_seen += len(ids)
@@ -282,7 +274,7 @@ def _fetch_histories(moved: dict[str, list[str]]) -> dict[tuple[str, str], objec
     packed = {}
     for key, run_ids in moved.items():
         for run_id, points in mlflow_gateway.metric_histories(run_ids, key).items():
-            packed[(run_id, key)] = histories.pack(points)
+            packed[(run_id, key)] = histories.pack_rows(points)
     return packed
 
 
@@ -320,14 +312,18 @@ def _write_runs(runs: list[Run]) -> None:
     )
 
 
-def _write_histories(packed: dict) -> int:
-    """Store histories of two or more points; a single point is already in Run.metrics."""
-    single = [(run_id, key) for (run_id, key), points in packed.items() if len(points) < 2]
-    if single:
-        stale = Q()
-        for run_id, key in single:
-            stale |= Q(run_id=run_id, key=key)
-        MetricHistory.objects.filter(stale).delete()
+def _write_histories(packed: dict, new_run_ids: set[str]) -> int:
+    """Store histories of two or more points; a single point is already in Run.metrics.
+
+    A metric of a known run that is down to one point (never in practice, but MLflow
+    cannot forbid it) loses its stored row; new runs have no rows to remove.
+    """
+    single: dict[str, list[str]] = {}
+    for (run_id, key), points in packed.items():
+        if len(points) < 2 and run_id not in new_run_ids:
+            single.setdefault(key, []).append(run_id)
+    for key, run_ids in single.items():
+        MetricHistory.objects.filter(key=key, run_id__in=run_ids).delete()
 
     rows = [
         MetricHistory(

@@ -1,0 +1,136 @@
+"""Run search and compare through the portal API against MLflow's own search_runs.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/runs_search.py --runs 10000
+
+Loads N runs x 50 params x 50 metrics into a fresh MLflow store, mirrors them with the
+portal's sync (timed), then measures over HTTP against daphne: filter + sort + first page
+of 100 (p95), compare of 50 runs (p95), and the same filter in MLflow (median).
+"""
+
+import argparse
+import random
+import time
+import uuid
+
+import _common
+
+FILTER = "metrics.m_1 > 0.5 and params.p_1 = 'v3' and tags.team = 'bench'"
+ORDER_BY = "metrics.m_2 DESC"
+PARAMS = 50
+METRICS = 50
+
+
+def plan_runs(count: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    start = 1_750_000_000_000
+    runs = []
+    for index in range(count):
+        began = start + index * 1000
+        runs.append(
+            {
+                "run_id": uuid.uuid4().hex,
+                "name": f"bench-{index:05d}",
+                "start_time": began,
+                "end_time": began + 900,
+                "params": {f"p_{k}": f"v{rng.randrange(10)}" for k in range(PARAMS)},
+                "tags": {"team": "bench", "algorithm": rng.choice(["iforest", "lof"])},
+                "metrics": {f"m_{k}": [(0, began + 900, rng.random())] for k in range(METRICS)},
+            }
+        )
+    return runs
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--mlflow-repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    db_name = _common.setup_django()
+    try:
+        run(args)
+    finally:
+        _common.teardown_django(db_name)
+
+
+def run(args):
+    import requests
+    from django.db import connection
+    from mlflow import MlflowClient
+
+    from apps.experiments.sync import sync_mirror
+
+    store = _common.mlflow_store()
+    client = MlflowClient(_common.ENV["MLFLOW_TRACKING_URI"])
+    experiment_id = client.create_experiment("bench-search", tags={"team": "bench"})
+    token = _common.make_user_with_team("bench-alice", "bench")
+
+    started = time.perf_counter()
+    runs = plan_runs(args.runs)
+    _common.bulk_load_runs(store, experiment_id, runs)
+    print(f"loaded {args.runs} runs into MLflow in {time.perf_counter() - started:.1f}s")
+
+    started = time.perf_counter()
+    summary = sync_mirror()
+    sync_s = time.perf_counter() - started
+    print(
+        f"sync of {summary.runs_written} new runs: {sync_s:.1f}s "
+        f"({summary.pages} pages, database {connection.vendor})"
+    )
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    with _common.portal_server() as base:
+        search_url = f"{base}/api/v1/runs/"
+        search = {
+            "experiment": experiment_id,
+            "filter": FILTER,
+            "order_by": ORDER_BY,
+            "page_size": 100,
+        }
+
+        def portal_search():
+            response = session.get(search_url, params=search, timeout=30)
+            response.raise_for_status()
+            return response.json()
+
+        first = portal_search()
+        portal_times = _common.timed(portal_search, args.repeat)
+
+        compare_ids = ",".join(run["run_id"] for run in runs[:50])
+
+        def portal_compare():
+            response = session.get(
+                f"{base}/api/v1/compare/", params={"runs": compare_ids}, timeout=30
+            )
+            response.raise_for_status()
+
+        compare_times = _common.timed(portal_compare, args.repeat)
+
+    def mlflow_search():
+        return client.search_runs(
+            [experiment_id], filter_string=FILTER, order_by=[ORDER_BY], max_results=100
+        )
+
+    mlflow_first = mlflow_search()
+    mlflow_times = _common.timed(mlflow_search, args.mlflow_repeat, warmup=0)
+
+    same = [r["run_id"] for r in first["results"]] == [r.info.run_id for r in mlflow_first]
+    print(f"matching runs: {first['count']}; first page identical to MLflow's: {same}")
+    portal_p95 = _common.p95(portal_times)
+    compare_p95 = _common.p95(compare_times)
+    mlflow_ms = _common.median(mlflow_times)
+    print(
+        f"portal search median {_common.median(portal_times):.1f} ms, "
+        f"compare median {_common.median(compare_times):.1f} ms"
+    )
+    print(
+        f"runs_search p95_ms={portal_p95:.1f} compare_p95_ms={compare_p95:.1f} "
+        f"mlflow_ms={mlflow_ms:.1f} ratio={mlflow_ms / portal_p95:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
