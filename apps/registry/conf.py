@@ -25,6 +25,10 @@ def promote_retry_base_seconds() -> int:
     return env_int("REGISTRY_PROMOTE_RETRY_SECONDS", 5, minimum=1)
 
 
+def promote_retry_cap_seconds() -> int:
+    return env_int("REGISTRY_PROMOTE_RETRY_CAP_SECONDS", 900, minimum=1)
+
+
 def webhook_max_retries() -> int:
     return env_int("REGISTRY_WEBHOOK_MAX_RETRIES", 8, minimum=0)
 

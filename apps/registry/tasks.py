@@ -21,7 +21,11 @@ def promote_version(self, promotion_id: int):
             services.promotion_give_up(promotion_id=promotion_id, error=str(exc))
             return "failed"
         services.promotion_mark_retrying(promotion_id=promotion_id, error=str(exc))
-        delay = conf.backoff_seconds(conf.promote_retry_base_seconds(), self.request.retries)
+        delay = conf.backoff_seconds(
+            conf.promote_retry_base_seconds(),
+            self.request.retries,
+            cap=conf.promote_retry_cap_seconds(),
+        )
         job_log("MLflow unreachable for request %s; retrying in %ss", promotion_id, delay)
         raise self.retry(exc=exc, countdown=delay) from exc
     job_log("request %s is %s", promotion_id, state)

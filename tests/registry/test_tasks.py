@@ -3,11 +3,13 @@
 import hashlib
 import hmac
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -25,7 +27,7 @@ from apps.registry.models import (
     WebhookDelivery,
 )
 from apps.registry.tasks import promote_version
-from tests.conftest import free_port
+from tests.conftest import free_port, start_http_service, start_worker, stop_process
 from tests.registry.conftest import grant_demo_access
 
 SETTLED = {PromotionState.PROMOTED, PromotionState.FAILED}
@@ -258,3 +260,67 @@ def test_a_webhook_only_gets_the_events_it_asked_for(
     )
 
     assert not WebhookDelivery.objects.filter(webhook=global_hook).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_retries_while_mlflow_is_down_and_promotes_once_it_is_up(
+    mirrored_model, mlflow_client, data_scientist, reviewer, monkeypatch, tmp_path
+):
+    """A worker of its own points at an MLflow server that is not running yet; the server
+    is then started on that address over the run's real store."""
+    model = mirrored_model()
+    grant_demo_access(model, data_scientist=data_scientist)
+    promotion = services.promotion_request(
+        user=data_scientist, model=model, version=3, target="production", justification="j"
+    )
+    # Approved directly: the service would queue the task for the shared worker instead.
+    PromotionRequest.objects.filter(pk=promotion.pk).update(state=PromotionState.APPROVED)
+
+    port = free_port()
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-mlflow-down"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("REGISTRY_PROMOTE_RETRY_SECONDS", "1")
+    monkeypatch.setenv("REGISTRY_PROMOTE_RETRY_CAP_SECONDS", "2")
+    worker = start_worker(queue, tmp_path / "worker.log")
+    server = None
+    try:
+        promote_version.apply_async(args=[promotion.pk], queue=queue)
+        retrying = wait_for(
+            lambda: PromotionRequest.objects.filter(pk=promotion.pk, retrying=True).first(),
+            message="promoting (retrying)",
+        )
+        assert retrying.state_label == "Promoting (retrying)"
+        assert mlflow_holder(mlflow_client, model.name) == 1
+
+        server = start_http_service(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                settings.MLFLOW_TRACKING_URI,
+                "--default-artifact-root",
+                str(tmp_path / "art"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            health_url=f"http://127.0.0.1:{port}/health",
+            log=tmp_path / "server.log",
+            cwd=tmp_path,
+        )
+        done = wait_for(lambda: settled(promotion.pk), timeout=90, message="promotion")
+    finally:
+        stop_process(worker)
+        if server is not None:
+            stop_process(server)
+
+    assert done.state == PromotionState.PROMOTED and not done.retrying
+    assert done.attempts >= 2
+    assert mlflow_holder(mlflow_client, model.name) == 3
+    assert AliasAssignment.objects.filter(promotion=promotion).count() == 1
