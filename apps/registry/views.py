@@ -3,7 +3,7 @@
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -20,7 +20,7 @@ from apps.registry.forms import (
     RollbackForm,
     WebhookForm,
 )
-from apps.registry.models import OPEN_STATES, PromotionRequest, Webhook
+from apps.registry.models import OPEN_STATES, PromotionRequest, Webhook, WebhookDelivery
 from apps.registry.permissions import GRANTABLE_ACTIONS, MODEL_PERMISSIONS
 
 
@@ -111,6 +111,11 @@ def model_detail(request, name):
         "grants": selectors.grants_of(model) if can["manage"] else [],
         "grant_form": GrantForm(),
         "webhooks": model.webhooks.all() if can["manage"] else [],
+        "deliveries": (
+            WebhookDelivery.objects.filter(webhook__model=model).select_related("webhook")[:15]
+            if can["manage"]
+            else []
+        ),
         "webhook_form": WebhookForm(),
         "audit": AuditEntry.objects.filter(
             object_type="registry.registeredmodel", object_id=str(model.pk)
@@ -376,3 +381,35 @@ def _reviews_context(request) -> dict:
         "mine": mine[:20],
         "reviewed": reviewed[:20],
     }
+
+
+def _require_global_manage(user) -> None:
+    if not user.has_perm(MODEL_PERMISSIONS.full(MODEL_PERMISSIONS.codename("manage"))):
+        raise PermissionDenied("Only platform admins manage webhooks for every model.")
+
+
+def global_webhooks(request):
+    """Receivers of every model's events, and the latest deliveries (platform admins)."""
+    _require_global_manage(request.user)
+    form = WebhookForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            services.webhook_create(user=request.user, model=None, **form.cleaned_data)
+            messages.success(request, "Webhook added.")
+            return redirect("registry:webhooks")
+        messages.error(request, "Give a valid http(s) URL.")
+    context = {
+        "webhooks": Webhook.objects.filter(model__isnull=True),
+        "deliveries": WebhookDelivery.objects.select_related("webhook", "webhook__model")[:50],
+        "webhook_form": form,
+    }
+    return render(request, "registry/webhooks.html", context)
+
+
+@require_POST
+def global_webhook_remove(request, pk):
+    _require_global_manage(request.user)
+    webhook = get_object_or_404(Webhook, pk=pk, model__isnull=True)
+    services.webhook_delete(user=request.user, webhook=webhook)
+    messages.success(request, "Webhook removed.")
+    return redirect("registry:webhooks")

@@ -140,3 +140,20 @@ def test_a_bad_gate_is_refused_with_a_message(client, model, platform_admin):
 
     assert "Policy not saved" in response.content.decode()
     assert not hasattr(model, "policy") or model.policy.pk is None
+
+
+def test_platform_admins_manage_global_webhooks_and_see_deliveries(client, platform_admin):
+    client.force_login(platform_admin)
+
+    response = client.post("/models/-/webhooks/", {"url": "https://hooks.example.com/x"})
+
+    assert response.status_code == 302
+    page = client.get("/models/-/webhooks/").content.decode()
+    assert "https://hooks.example.com/x" in page
+    assert 'data-testid="deliveries"' in page
+
+
+def test_others_may_not_manage_global_webhooks(client, data_scientist):
+    client.force_login(data_scientist)
+
+    assert client.get("/models/-/webhooks/").status_code == 403
