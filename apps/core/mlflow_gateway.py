@@ -301,6 +301,11 @@ def get_run(run_id: str):
 
 
 @guarded
+def get_experiment(experiment_id: str):
+    return client().get_experiment(experiment_id)
+
+
+@guarded
 def set_model_alias(name: str, alias: str, version: int) -> None:
     client().set_registered_model_alias(name, alias, str(version))
 

@@ -57,6 +57,7 @@ class ModelVersion(models.Model):
     status = models.CharField(max_length=40, blank=True)
     run_id = models.CharField(max_length=64, blank=True, db_index=True)
     experiment_id = models.CharField(max_length=64, blank=True)
+    experiment_name = models.CharField(max_length=500, blank=True)
     run_name = models.CharField(max_length=256, blank=True)
     # MLflow user of the source run, compared with usernames for separation of duties.
     run_author = models.CharField(max_length=150, blank=True)

@@ -51,9 +51,10 @@ def registry_sync(*, names: list[str] | None = None) -> SyncReport:
     with action_context(source="sync"):
         for mlflow_model in mlflow_models:
             seen.add(mlflow_model.name)
+            # A version whose run was read once keeps its snapshot (the run is finished).
             known = set(
                 ModelVersion.objects.filter(model__name=mlflow_model.name)
-                .exclude(run_metrics={})
+                .exclude(experiment_id="")
                 .values_list("version", flat=True)
             )
             versions = mlflow_gateway.list_model_versions(mlflow_model.name)
@@ -74,15 +75,21 @@ def registry_sync(*, names: list[str] | None = None) -> SyncReport:
 
 
 def _fetch_runs(versions) -> dict:
-    runs = {}
+    """{run id: (run, experiment name)} for the versions' source runs that can be read."""
+    runs, experiment_names = {}, {}
     for version in versions:
         try:
-            runs[version.run_id] = mlflow_gateway.get_run(version.run_id)
+            run = mlflow_gateway.get_run(version.run_id)
+            experiment_id = run.info.experiment_id
+            if experiment_id not in experiment_names:
+                experiment_names[experiment_id] = mlflow_gateway.get_experiment(experiment_id).name
         except mlflow_gateway.MlflowUnavailable:
             raise
         except mlflow_gateway.MlflowError:
             # The run was deleted or is unreadable; the version is mirrored without it.
             logger.warning("source run %s of %s is unreadable", version.run_id, version.name)
+            continue
+        runs[version.run_id] = (run, experiment_names[experiment_id])
     return runs
 
 
@@ -129,8 +136,8 @@ def _sync_versions(model, versions, runs, aliases: dict[str, int]) -> int:
         row.run_id = entity.run_id or ""
         row.created = from_millis(entity.creation_timestamp)
         row.deleted_in_mlflow = False
-        run = runs.get(entity.run_id)
-        if run is not None:
+        if entity.run_id in runs:
+            run, row.experiment_name = runs[entity.run_id]
             row.run_metrics = dict(run.data.metrics)
             row.run_params = dict(run.data.params)
             row.experiment_id = run.info.experiment_id

@@ -357,3 +357,9 @@ def test_owners_grant_and_revoke_actions_to_teams_with_an_audit_entry(
         {"action": "approve", "team": "team:reviewers"},
         {"action": "approve", "team": "team:reviewers"},
     ]
+
+
+def test_the_mirror_names_the_source_experiment_for_the_lineage(mirrored_model):
+    model = mirrored_model()
+
+    assert model.versions.get(version=1).experiment_name == "registry-tests"
