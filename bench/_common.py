@@ -186,6 +186,9 @@ def portal_server():
     else:
         env["DATABASE_URL"] = f"sqlite:///{settings['NAME']}"
     env.pop("DATABASE_TEST_NAME", None)
+    # Persistent database connections, as a deployment sets them (the default of 0
+    # reconnects on every request).
+    env.setdefault("DATABASE_CONN_MAX_AGE", "60")
     port = _free_port()
     log = open(SCRATCH / "daphne.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(

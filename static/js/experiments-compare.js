@@ -28,11 +28,13 @@
     };
   }
 
-  // Default axes: params that differ, then up to six metrics (final values before val_ curves).
+  // Default axes: up to three params that differ and every run has, then up to five final
+  // metrics (those without the val_ prefix of per-step curves). More axes crowd the labels.
   const metricIds = data.metrics.map((m) => "metrics." + m.key);
   const finals = metricIds.filter((id) => !id.startsWith("metrics.val_"));
-  const defaults = data.differing_params.slice(0, 5).map((k) => "params." + k)
-    .concat((finals.length ? finals : metricIds).slice(0, 6));
+  const shared = data.differing_params.filter((key) => runs.every((r) => key in r.params));
+  const defaults = shared.slice(0, 3).map((k) => "params." + k)
+    .concat((finals.length ? finals : metricIds).slice(0, 5));
 
   const axesBox = document.getElementById("parcoords-axes");
   columns.forEach((column) => {
