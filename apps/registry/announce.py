@@ -22,4 +22,6 @@ def announce(
         from apps.registry.tasks import send_governance_email
 
         text = "\n\n".join(part for part in (body, conf.absolute_url(link)) if part)
-        transaction.on_commit(lambda: send_governance_email.delay(addresses, title, text))
+        transaction.on_commit(
+            lambda: send_governance_email.delay(addresses, title, text), robust=True
+        )

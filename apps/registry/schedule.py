@@ -9,6 +9,10 @@ from apps.registry.conf import sync_interval_seconds
 SCHEDULE = {
     "registry: sync MLflow models": ("apps.registry.tasks.sync_registry", sync_interval_seconds),
     "registry: expire undecided requests": ("apps.registry.tasks.expire_promotions", lambda: 300),
+    "registry: resume stalled promotions": (
+        "apps.registry.tasks.resume_stalled_promotions",
+        lambda: 300,
+    ),
 }
 
 

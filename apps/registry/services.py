@@ -100,7 +100,9 @@ def _expire_if_due(promotion: PromotionRequest) -> bool:
 def _enqueue_promotion(promotion_id: int) -> None:
     from apps.registry.tasks import promote_version
 
-    transaction.on_commit(lambda: promote_version.delay(promotion_id))
+    # Robust: a broker outage must not fail the decision already committed; the beat task
+    # promotions_resume_stalled queues it again.
+    transaction.on_commit(lambda: promote_version.delay(promotion_id), robust=True)
 
 
 def _require_environment(target: str) -> None:
@@ -347,6 +349,25 @@ def promotions_expire_due() -> int:
         with transaction.atomic():
             expired += _expire_if_due(_locked_promotion(promotion_id))
     return expired
+
+
+def promotions_resume_stalled(*, older_than: timedelta | None = None) -> list[int]:
+    """Queue the promote task again for approved or promoting requests that have not moved
+    for longer than the longest retry delay (their task message was lost); returns their ids.
+    A duplicate is harmless: the task is idempotent and serialised by row locks."""
+    limit = older_than or timedelta(seconds=conf.promote_retry_cap_seconds() + 300)
+    stalled = list(
+        PromotionRequest.objects.filter(
+            state__in=IN_FLIGHT, updated_at__lt=timezone.now() - limit
+        ).values_list("pk", flat=True)
+    )
+    from apps.registry.tasks import promote_version
+
+    for promotion_id in stalled:
+        promote_version.delay(promotion_id)
+    if stalled:
+        logger.warning("queued stalled promotions again: %s", stalled)
+    return stalled
 
 
 # --- roll back -------------------------------------------------------------------------
@@ -729,7 +750,7 @@ def model_update_metadata(
         from apps.registry.tasks import push_model_metadata
 
         model_id = model.pk
-        transaction.on_commit(lambda: push_model_metadata.delay(model_id))
+        transaction.on_commit(lambda: push_model_metadata.delay(model_id), robust=True)
     return model
 
 

@@ -72,6 +72,12 @@ def expire_promotions():
     return services.promotions_expire_due()
 
 
+@shared_task
+def resume_stalled_promotions():
+    """Queue again approved requests whose promote task was lost (beat)."""
+    return len(services.promotions_resume_stalled())
+
+
 @shared_task(bind=True, max_retries=5, default_retry_delay=60)
 def send_governance_email(self, addresses: list[str], subject: str, text: str):
     """E-mail a governance notification (sent only when EMAIL_HOST is configured)."""

@@ -70,12 +70,16 @@ def webhook_emit(*, event: str, model: RegisteredModel, payload: dict) -> list[W
         from apps.registry.tasks import deliver_webhook
 
         ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids])
+        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids], robust=True)
     return deliveries
 
 
 def webhook_attempt(*, delivery_id: int) -> bool:
-    """POST one delivery once; True when done (delivered, or nothing left to do)."""
+    """POST one delivery once; True when done (delivered, or nothing left to do).
+
+    Known weakness: the URL is not checked against private or loopback addresses, so an
+    owner can make the worker POST to internal services; only owners and admins add URLs.
+    """
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
     if delivery.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
         return True

@@ -324,3 +324,47 @@ def test_the_worker_retries_while_mlflow_is_down_and_promotes_once_it_is_up(
     assert done.attempts >= 2
     assert mlflow_holder(mlflow_client, model.name) == 3
     assert AliasAssignment.objects.filter(promotion=promotion).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approved_request_whose_task_was_lost_is_promoted_by_the_resume_beat(
+    celery_worker_process, mirrored_model, mlflow_client, data_scientist
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    model = mirrored_model()
+    grant_demo_access(model, data_scientist=data_scientist)
+    promotion = services.promotion_request(
+        user=data_scientist, model=model, version=3, target="production", justification="j"
+    )
+    # As if the broker lost the task: approved an hour ago, never queued.
+    PromotionRequest.objects.filter(pk=promotion.pk).update(
+        state=PromotionState.APPROVED, updated_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert services.promotions_resume_stalled() == [promotion.pk]
+
+    done = wait_for(lambda: settled(promotion.pk), message="promotion")
+    assert done.state == PromotionState.PROMOTED
+    assert mlflow_holder(mlflow_client, model.name) == 3
+    assert services.promotions_resume_stalled() == []
+
+
+@pytest.mark.django_db
+def test_migrate_installs_the_registry_beat_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.registry.schedule import ensure_registry_schedule
+
+    ensure_registry_schedule()
+
+    tasks = set(
+        PeriodicTask.objects.filter(name__startswith="registry:").values_list("task", flat=True)
+    )
+    assert tasks == {
+        "apps.registry.tasks.sync_registry",
+        "apps.registry.tasks.expire_promotions",
+        "apps.registry.tasks.resume_stalled_promotions",
+    }
