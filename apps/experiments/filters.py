@@ -13,6 +13,7 @@ semantics:
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlparse
 from django.db import connection
@@ -114,6 +115,13 @@ def parse_filter(text: str) -> list[Clause]:
     text = text or ""
     if not text.strip():
         return []
+    return list(_parse_filter(text))
+
+
+@lru_cache(maxsize=512)
+def _parse_filter(text: str) -> tuple[Clause, ...]:
+    # Parsing is pure and costs a few milliseconds (sqlparse); users page through the
+    # same filter many times.
     try:
         parsed = SearchUtils.parse_search_filter(text)
     except MlflowException as exc:
@@ -132,7 +140,7 @@ def parse_filter(text: str) -> list[Clause]:
         )
         _check_comparator(parsed_clause)
         clauses.append(parsed_clause)
-    return clauses
+    return tuple(clauses)
 
 
 def _check_comparator(clause: Clause) -> None:
