@@ -54,7 +54,7 @@ def registry_sync(*, names: list[str] | None = None) -> SyncReport:
             # A version whose run was read once keeps its snapshot (the run is finished).
             known = set(
                 ModelVersion.objects.filter(model__name=mlflow_model.name)
-                .exclude(experiment_id="")
+                .exclude(experiment_name="")
                 .values_list("version", flat=True)
             )
             versions = mlflow_gateway.list_model_versions(mlflow_model.name)

@@ -382,3 +382,15 @@ def test_governance_notifications_are_also_e_mailed_when_e_mail_is_configured(
 
     assert len(with_email) == len(without_email) + 1
     assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+
+
+def test_versions_deleted_in_mlflow_stay_in_the_mirror_marked_deleted(
+    mirrored_model, mlflow_client
+):
+    model = mirrored_model()
+
+    mlflow_client.delete_model_version(model.name, "2")
+    registry_sync(names=[model.name])
+
+    assert model.versions.get(version=2).deleted_in_mlflow
+    assert not model.versions.get(version=3).deleted_in_mlflow
