@@ -93,9 +93,7 @@ def run_list(request):
         "sort_query": _query_without(request, "page", "order_by"),
         "sync": sync_state(),
     }
-    partial = "experiments/partials/run_table.html"
-    template = partial if request.htmx else "experiments/run_list.html"
-    return render(request, template, context, status=400 if error else 200)
+    return render(request, "experiments/run_list.html", context, status=400 if error else 200)
 
 
 def _page_size(request) -> int:
