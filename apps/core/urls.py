@@ -6,8 +6,6 @@ app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("mlflow/experiments/", views.experiments, name="experiments"),
-    path("mlflow/models/", views.models, name="models"),
     path("deployments/", views.not_built, {"area": "Deployments"}, name="deployments"),
     path("abtests/", views.not_built, {"area": "A/B tests"}, name="abtests"),
     path("monitoring/", views.not_built, {"area": "Monitoring"}, name="monitoring"),

@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.core import health, mlflow_gateway
+from apps.core import health
 from apps.core.models import AuditEntry, JobRun, Notification
 from apps.core.notifications import mark_read
 from apps.core.selectors import AuditFilterForm, audit_entries
@@ -39,25 +39,6 @@ def home(request):
             "services": health.service_status(),
         },
     )
-
-
-def experiments(request):
-    try:
-        rows = mlflow_gateway.list_experiments()
-        error = ""
-    except mlflow_gateway.MlflowError as exc:
-        rows, error = [], str(exc)
-    visible = [e for e in rows if e.lifecycle_stage == "active"]
-    return render(request, "core/experiments.html", {"experiments": visible, "error": error})
-
-
-def models(request):
-    try:
-        rows = mlflow_gateway.list_registered_models()
-        error = ""
-    except mlflow_gateway.MlflowError as exc:
-        rows, error = [], str(exc)
-    return render(request, "core/models.html", {"models": rows, "error": error})
 
 
 def not_built(request, area):

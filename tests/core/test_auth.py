@@ -7,7 +7,7 @@ from tests.conftest import PASSWORD
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["/", "/audit/", "/notifications/", "/mlflow/experiments/", "/jobs/", "/admin/"]
+    "path", ["/", "/audit/", "/notifications/", "/experiments/", "/models/", "/jobs/", "/admin/"]
 )
 def test_pages_redirect_anonymous_users_to_login(client, path):
     response = client.get(path)
