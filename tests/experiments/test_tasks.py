@@ -44,3 +44,32 @@ def test_an_unreachable_mlflow_is_recorded_and_the_mirror_kept(settings, mirrore
     assert state.last_error and state.last_error_at
     assert Run.objects.count() == before
     assert not cache.get(LOCK_KEY)
+
+
+@pytest.mark.django_db
+def test_the_beat_schedule_follows_the_sync_setting(settings):
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.experiments.schedule import SYNC_TASK_NAME, ensure_sync_schedule
+
+    settings.EXPERIMENTS_SYNC_SECONDS = 30
+    ensure_sync_schedule()
+
+    task = PeriodicTask.objects.get(name=SYNC_TASK_NAME)
+    assert task.enabled and task.interval.every == 30 and task.interval.period == "seconds"
+
+
+@pytest.mark.django_db
+def test_seed_demo_mirrors_the_store_at_the_end(seeded_store, teams):
+    import io
+
+    from apps.core.seed_hooks import _SEED_HOOKS
+    from apps.experiments.seed import sync_after_seed
+
+    cache.delete(LOCK_KEY)
+    out = io.StringIO()
+    sync_after_seed(stdout=out)
+
+    assert sync_after_seed in _SEED_HOOKS
+    assert "Experiments mirror" in out.getvalue()
+    assert Run.objects.filter(run_id=seeded_store["t-fraud"]["runs"][0]).exists()
