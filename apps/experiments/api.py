@@ -55,8 +55,9 @@ class HistorySerializer(serializers.Serializer):
     key = serializers.CharField()
     count = serializers.IntegerField(help_text="points logged in MLflow")
     returned = serializers.IntegerField(help_text="points in this response")
-    step_min = serializers.IntegerField(allow_null=True)
-    step_max = serializers.IntegerField(allow_null=True)
+    axis = serializers.ChoiceField(choices=["step", "time"])
+    low = serializers.IntegerField(allow_null=True, help_text="zoom start (step or ms)")
+    high = serializers.IntegerField(allow_null=True, help_text="zoom end (step or ms)")
     steps = serializers.ListField(child=serializers.IntegerField())
     timestamps = serializers.ListField(child=serializers.IntegerField())
     values = serializers.ListField(child=serializers.FloatField(allow_null=True))
@@ -197,6 +198,8 @@ HISTORY_PARAMETERS = [
     OpenApiParameter("max_points", int, description="At most this many points (default 2000)"),
     OpenApiParameter("step_min", int, description="Zoom: first step"),
     OpenApiParameter("step_max", int, description="Zoom: last step"),
+    OpenApiParameter("time_min", int, description="Zoom: first timestamp (ms)"),
+    OpenApiParameter("time_max", int, description="Zoom: last timestamp (ms)"),
 ]
 
 
@@ -212,10 +215,17 @@ class MetricHistoryView(APIView):
             run,
             key,
             max_points=_int_param(request, "max_points", 2000),
-            step_min=_int_param(request, "step_min"),
-            step_max=_int_param(request, "step_max"),
+            zoom=_zoom(request),
         )
         return Response(series.as_dict())
+
+
+def _zoom(request) -> selectors.Zoom:
+    """Zoom from step_min/step_max, or from time_min/time_max (ms since the epoch)."""
+    time_min, time_max = _int_param(request, "time_min"), _int_param(request, "time_max")
+    if time_min is not None or time_max is not None:
+        return selectors.Zoom("time", time_min, time_max)
+    return selectors.Zoom("step", _int_param(request, "step_min"), _int_param(request, "step_max"))
 
 
 def _run_ids(request) -> list[str]:
@@ -269,8 +279,7 @@ class CompareHistoriesView(APIView):
                 _run_ids(request),
                 key,
                 max_points=_int_param(request, "max_points"),
-                step_min=_int_param(request, "step_min"),
-                step_max=_int_param(request, "step_max"),
+                zoom=_zoom(request),
             )
         except ValueError as exc:
             raise ValidationError({"runs": str(exc)}) from None

@@ -2,15 +2,10 @@
 
 from django.conf import settings
 
-from mlops_portal.env import env_int
-
 
 def sync_seconds() -> int:
     """How often beat runs the mirror sync (EXPERIMENTS_SYNC_SECONDS, default 60)."""
-    configured = getattr(settings, "EXPERIMENTS_SYNC_SECONDS", None)
-    if configured is not None:
-        return int(configured)
-    return env_int("EXPERIMENTS_SYNC_SECONDS", 60, minimum=5)
+    return settings.EXPERIMENTS_SYNC_SECONDS
 
 
 # Direction of "best" per metric name, beyond the rule in metric_direction():

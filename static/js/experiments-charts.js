@@ -27,15 +27,28 @@ window.ExperimentCharts = (function () {
     return mode === "time" ? series.timestamps.map((t) => new Date(t)) : series.steps;
   }
 
-  // After a zoom (relayout with a new x range) call `reload(stepMin, stepMax)`; on reset, (null, null).
+  // After a zoom (relayout with a new x range) call `reload(zoom)`, where zoom holds the
+  // query parameters for the finer range (step_min/max or time_min/max); on reset, null.
   function onZoom(div, mode, reload) {
     div.on("plotly_relayout", (event) => {
-      if (event["xaxis.autorange"]) { reload(null, null); return; }
-      const a = event["xaxis.range[0]"], b = event["xaxis.range[1]"];
-      if (a === undefined || b === undefined || mode() !== "step") return;
-      reload(Math.floor(a), Math.ceil(b));
+      if (event["xaxis.autorange"]) { reload(null); return; }
+      const range = event["xaxis.range"] || [event["xaxis.range[0]"], event["xaxis.range[1]"]];
+      const a = range[0], b = range[1];
+      if (a === undefined || b === undefined) return;
+      if (mode() === "time") {
+        reload({ time_min: Math.floor(new Date(a).getTime()), time_max: Math.ceil(new Date(b).getTime()), range: [a, b] });
+      } else {
+        reload({ step_min: Math.floor(a), step_max: Math.ceil(b), range: [a, b] });
+      }
     });
   }
 
-  return { layout, config, getJSON, xValues, onZoom };
+  // Adds a zoom's query parameters to `params`; returns whether the chart is zoomed.
+  function applyZoom(params, zoom) {
+    if (!zoom) return false;
+    Object.entries(zoom).forEach(([name, value]) => { if (name !== "range") params.set(name, value); });
+    return true;
+  }
+
+  return { layout, config, getJSON, xValues, onZoom, applyZoom };
 })();

@@ -92,23 +92,23 @@
   const mode = () => document.querySelector("input[name=xaxis]:checked").value;
   const colorOf = Object.fromEntries(runs.map((r) => [r.run_id, r]));
 
-  async function drawHistories(stepMin, stepMax) {
+  async function drawHistories(zoom) {
     const key = keySelect.value;
     const note = document.getElementById("history-note");
     if (!key) { note.textContent = "No metric history in these runs."; return; }
     const params = new URLSearchParams({ runs: runIds, key: key });
-    if (stepMin !== null && stepMin !== undefined) { params.set("step_min", stepMin); params.set("step_max", stepMax); }
+    const zoomed = C.applyZoom(params, zoom);
     const series = await C.getJSON(data.histories_url + "?" + params);
     const traces = series.map((s) => ({
       x: C.xValues(s, mode()), y: s.values, name: colorOf[s.run_id].name, type: "scattergl", mode: "lines",
       line: { color: colorOf[s.run_id].color, width: 1.8 },
     }));
     const extra = { xaxis: { title: { text: mode() === "time" ? "time" : "step" }, gridcolor: "#f1f5f9" }, yaxis: { title: { text: key }, gridcolor: "#f1f5f9" } };
-    if (stepMin !== null && stepMin !== undefined) extra.xaxis.range = [stepMin, stepMax];
+    if (zoomed) extra.xaxis.range = zoom.range;
     await Plotly.react(historyDiv, traces, C.layout(extra), C.config);
     const shown = series.reduce((n, s) => n + s.returned, 0);
     const total = series.reduce((n, s) => n + s.count, 0);
-    note.textContent = shown.toLocaleString() + " of " + total.toLocaleString() + " points shown" + (stepMin !== null && stepMin !== undefined ? " (zoomed)" : "");
+    note.textContent = shown.toLocaleString() + " of " + total.toLocaleString() + " points shown" + (zoomed ? " (zoomed)" : "");
   }
 
   keySelect.addEventListener("change", () => drawHistories());
@@ -124,5 +124,5 @@
 
   drawParcoords();
   drawScatter();
-  drawHistories().then(() => C.onZoom(historyDiv, mode, (a, b) => drawHistories(a, b)));
+  drawHistories().then(() => C.onZoom(historyDiv, mode, (zoom) => drawHistories(zoom)));
 })();

@@ -6,19 +6,17 @@
   const base = holder.dataset.historyUrl;
   const mode = () => document.querySelector("input[name=xaxis]:checked").value;
 
-  async function draw(div, stepMin, stepMax) {
+  async function draw(div, zoom) {
     const key = div.dataset.key;
     const params = new URLSearchParams({ max_points: "2000" });
-    if (stepMin !== null && stepMin !== undefined) params.set("step_min", stepMin);
-    if (stepMax !== null && stepMax !== undefined) params.set("step_max", stepMax);
+    const zoomed = C.applyZoom(params, zoom);
     const series = await C.getJSON(base + encodeURIComponent(key) + "/history/?" + params);
     const trace = {
       x: C.xValues(series, mode()), y: series.values, type: "scattergl", mode: "lines",
       line: { color: "#4f46e5", width: 1.6 }, name: key,
     };
-    const zoomed = stepMin !== null && stepMin !== undefined;
     const extra = { showlegend: false, xaxis: { title: { text: mode() === "time" ? "time" : "step" }, gridcolor: "#f1f5f9" } };
-    if (zoomed) extra.xaxis.range = [stepMin, stepMax];
+    if (zoomed) extra.xaxis.range = zoom.range;
     await Plotly.react(div, [trace], C.layout(extra), C.config);
     const note = document.querySelector(`[data-note-for="${CSS.escape(key)}"]`);
     if (note) {
@@ -28,7 +26,7 @@
 
   const charts = Array.from(holder.querySelectorAll(".history-chart"));
   charts.forEach((div) => {
-    draw(div).then(() => C.onZoom(div, mode, (a, b) => draw(div, a, b)));
+    draw(div).then(() => C.onZoom(div, mode, (zoom) => draw(div, zoom)));
   });
   document.querySelectorAll("input[name=xaxis]").forEach((radio) =>
     radio.addEventListener("change", () => charts.forEach((div) => draw(div)))

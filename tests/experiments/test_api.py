@@ -63,11 +63,17 @@ def test_it_shows_a_run_and_its_downsampled_history(api, mirrored):
         f"/api/v1/runs/{run_id}/metrics/val_loss/history/?step_min=5&step_max=9"
     ).json()
     single = api.get(f"/api/v1/runs/{run_id}/metrics/f1/history/").json()
+    start = history["timestamps"][0]
+    by_time = api.get(
+        f"/api/v1/runs/{run_id}/metrics/val_loss/history/",
+        {"time_min": start + 300, "time_max": start + 500},
+    ).json()
 
     assert detail["metric_points"]["val_loss"] == HISTORY_STEPS
     assert history["count"] == HISTORY_STEPS and history["returned"] <= 10
     assert history["steps"][0] == 0 and history["steps"][-1] == HISTORY_STEPS - 1
     assert zoomed["steps"] == [5, 6, 7, 8, 9]
+    assert by_time["axis"] == "time" and by_time["steps"] == [3, 4, 5]
     assert single["count"] == 1
     assert single["values"] == [pytest.approx(Run.objects.get(pk=run_id).metrics["f1"])]
 

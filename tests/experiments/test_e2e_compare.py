@@ -43,4 +43,10 @@ def test_alice_filters_selects_three_runs_and_compares_them(
     assert len(histories) == 3
     assert all(trace["n"] > 1 for trace in histories)
     assert page.locator("[data-testid=param-table] tr.differs").count() >= 1
+
+    # Zooming (as a drag on the chart does) asks the API for that range only.
+    page.evaluate("() => Plotly.relayout('histories', {'xaxis.range[0]': 5, 'xaxis.range[1]': 9})")
+    page.wait_for_function("document.getElementById('history-note').textContent.includes('zoomed')")
+    zoomed_steps = page.evaluate("() => document.getElementById('histories').data[0].x")
+    assert zoomed_steps == [5, 6, 7, 8, 9]
     page.context.close()
