@@ -208,6 +208,18 @@ MLFLOW_TRACKING_URI = env_url(
 MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", str(VAR_DIR / "mlartifacts"))
 MLFLOW_TIMEOUT_SECONDS = env_int("MLFLOW_TIMEOUT_SECONDS", 10, minimum=1)
 
+# Experiments mirror and registry governance (read here so bad values stop start-up).
+EXPERIMENTS_SYNC_SECONDS = env_int("EXPERIMENTS_SYNC_SECONDS", 60, minimum=5)
+REGISTRY_ENVIRONMENTS = env_list("REGISTRY_ENVIRONMENTS", ["staging", "production"])
+REGISTRY_SYNC_SECONDS = env_int("REGISTRY_SYNC_SECONDS", 60, minimum=5)
+REGISTRY_PROMOTE_MAX_RETRIES = env_int("REGISTRY_PROMOTE_MAX_RETRIES", 12, minimum=0)
+REGISTRY_PROMOTE_RETRY_SECONDS = env_int("REGISTRY_PROMOTE_RETRY_SECONDS", 5, minimum=1)
+REGISTRY_PROMOTE_RETRY_CAP_SECONDS = env_int("REGISTRY_PROMOTE_RETRY_CAP_SECONDS", 900, minimum=1)
+REGISTRY_WEBHOOK_MAX_RETRIES = env_int("REGISTRY_WEBHOOK_MAX_RETRIES", 8, minimum=0)
+REGISTRY_WEBHOOK_RETRY_SECONDS = env_int("REGISTRY_WEBHOOK_RETRY_SECONDS", 30, minimum=1)
+# The portal's public address, for links in e-mails and webhook payloads.
+PORTAL_BASE_URL = env_url("PORTAL_BASE_URL", "", schemes=("http", "https"))
+
 GRAFANA_URL = env_url("GRAFANA_URL", "", schemes=("http", "https"))
 
 # E-mail: console output locally, SMTP when EMAIL_HOST is set.

@@ -36,6 +36,9 @@ DEFAULTS = {
     # beside it are still synchronous and safe.
     "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
     "LOG_LEVEL": "WARNING",
+    # Quick retries, so tests of backoff finish in seconds.
+    "REGISTRY_WEBHOOK_RETRY_SECONDS": "1",
+    "REGISTRY_PROMOTE_RETRY_SECONDS": "1",
 }
 
 for name, value in DEFAULTS.items():

@@ -1,11 +1,11 @@
-"""Registry settings, read from the environment when used (see the README settings table)."""
+"""Registry settings (parsed at start-up in mlops_portal/settings.py; see the README)."""
 
-from mlops_portal.env import env_int, env_list, env_str
+from django.conf import settings
 
 
 def environments() -> list[str]:
     """Deployment environments, each an MLflow alias of the same name."""
-    return env_list("REGISTRY_ENVIRONMENTS", ["staging", "production"])
+    return list(settings.REGISTRY_ENVIRONMENTS)
 
 
 def production_alias() -> str:
@@ -14,27 +14,27 @@ def production_alias() -> str:
 
 
 def sync_interval_seconds() -> int:
-    return env_int("REGISTRY_SYNC_SECONDS", 60, minimum=5)
+    return settings.REGISTRY_SYNC_SECONDS
 
 
 def promote_max_retries() -> int:
-    return env_int("REGISTRY_PROMOTE_MAX_RETRIES", 12, minimum=0)
+    return settings.REGISTRY_PROMOTE_MAX_RETRIES
 
 
 def promote_retry_base_seconds() -> int:
-    return env_int("REGISTRY_PROMOTE_RETRY_SECONDS", 5, minimum=1)
+    return settings.REGISTRY_PROMOTE_RETRY_SECONDS
 
 
 def promote_retry_cap_seconds() -> int:
-    return env_int("REGISTRY_PROMOTE_RETRY_CAP_SECONDS", 900, minimum=1)
+    return settings.REGISTRY_PROMOTE_RETRY_CAP_SECONDS
 
 
 def webhook_max_retries() -> int:
-    return env_int("REGISTRY_WEBHOOK_MAX_RETRIES", 8, minimum=0)
+    return settings.REGISTRY_WEBHOOK_MAX_RETRIES
 
 
 def webhook_retry_base_seconds() -> int:
-    return env_int("REGISTRY_WEBHOOK_RETRY_SECONDS", 30, minimum=1)
+    return settings.REGISTRY_WEBHOOK_RETRY_SECONDS
 
 
 def backoff_seconds(base: int, retries: int, cap: int = 900) -> int:
@@ -44,5 +44,5 @@ def backoff_seconds(base: int, retries: int, cap: int = 900) -> int:
 
 def absolute_url(path: str) -> str:
     """`path` on the portal's public address (PORTAL_BASE_URL), for links in e-mails."""
-    base = env_str("PORTAL_BASE_URL", "").rstrip("/")
+    base = settings.PORTAL_BASE_URL.rstrip("/")
     return f"{base}{path}" if path else ""

@@ -1,6 +1,5 @@
 """Registry fixtures: registered models in the run's real MLflow store, mirrored by the sync."""
 
-import os
 import uuid
 
 import pytest
@@ -10,10 +9,6 @@ from mlflow import MlflowClient
 from apps.core.demo import ensure_team
 from apps.registry.permissions import MODEL_PERMISSIONS
 from apps.registry.sync import registry_sync
-
-# Read by the worker subprocess (it inherits this environment): quick retries in tests.
-os.environ.setdefault("REGISTRY_WEBHOOK_RETRY_SECONDS", "1")
-os.environ.setdefault("REGISTRY_PROMOTE_RETRY_SECONDS", "1")
 
 DEFAULT_METRICS = (
     {"f1": 0.71, "precision": 0.70, "recall": 0.72, "roc_auc": 0.90},
