@@ -217,6 +217,8 @@ REGISTRY_PROMOTE_RETRY_SECONDS = env_int("REGISTRY_PROMOTE_RETRY_SECONDS", 5, mi
 REGISTRY_PROMOTE_RETRY_CAP_SECONDS = env_int("REGISTRY_PROMOTE_RETRY_CAP_SECONDS", 900, minimum=1)
 REGISTRY_WEBHOOK_MAX_RETRIES = env_int("REGISTRY_WEBHOOK_MAX_RETRIES", 8, minimum=0)
 REGISTRY_WEBHOOK_RETRY_SECONDS = env_int("REGISTRY_WEBHOOK_RETRY_SECONDS", 30, minimum=1)
+# Webhooks to private, loopback or link-local addresses are refused unless this is set.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 # The portal's public address, for links in e-mails and webhook payloads.
 PORTAL_BASE_URL = env_url("PORTAL_BASE_URL", "", schemes=("http", "https"))
 

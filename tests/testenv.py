@@ -36,6 +36,8 @@ DEFAULTS = {
     # beside it are still synchronous and safe.
     "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
     "LOG_LEVEL": "WARNING",
+    # Webhook receivers in tests listen on 127.0.0.1.
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
     # Quick retries, so tests of backoff finish in seconds.
     "REGISTRY_WEBHOOK_RETRY_SECONDS": "1",
     "REGISTRY_PROMOTE_RETRY_SECONDS": "1",

@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from apps.registry import conf
 from apps.registry.gates import GateSyntaxError, parse_gates
 from apps.registry.models import WebhookEvent
 from apps.registry.permissions import GRANTABLE_ACTIONS
 from apps.registry.selectors import team_groups
+from apps.registry.targets import check_webhook_target
 
 
 def environment_choices():
@@ -122,3 +124,14 @@ class WebhookForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every event.",
     )
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            check_webhook_target(url)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["url"]) from None
+        return url
+
+    def error_text(self) -> str:
+        return " ".join(self.errors.get("url", [])) or "Give a valid http(s) URL."

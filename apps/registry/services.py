@@ -43,6 +43,7 @@ from apps.registry.selectors import (
     previous_holder,
     reviewer_refusal,
 )
+from apps.registry.targets import check_webhook_target
 from apps.registry.webhooks import promotion_payload, webhook_emit
 
 logger = logging.getLogger(__name__)
@@ -781,6 +782,7 @@ def webhook_create(*, user, model: RegisteredModel | None, url: str, events=()) 
     unknown = set(events) - set(WebhookEvent.values)
     if unknown:
         raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}."})
+    check_webhook_target(url)
 
     with transaction.atomic():
         webhook = Webhook(model=model, url=url, events=list(events), created_by=user)

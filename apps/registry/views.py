@@ -347,7 +347,7 @@ def webhook_add(request, name):
         services.webhook_create(user=request.user, model=model, **form.cleaned_data)
         messages.success(request, "Webhook added.")
     else:
-        messages.error(request, "Give a valid http(s) URL.")
+        messages.error(request, form.error_text())
     return redirect(f"{model.get_absolute_url()}#webhooks")
 
 
@@ -397,7 +397,7 @@ def global_webhooks(request):
             services.webhook_create(user=request.user, model=None, **form.cleaned_data)
             messages.success(request, "Webhook added.")
             return redirect("registry:webhooks")
-        messages.error(request, "Give a valid http(s) URL.")
+        messages.error(request, form.error_text())
     context = {
         "webhooks": Webhook.objects.filter(model__isnull=True),
         "deliveries": WebhookDelivery.objects.select_related("webhook", "webhook__model")[:50],

@@ -12,6 +12,7 @@ import json
 import logging
 
 import requests
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
@@ -24,6 +25,7 @@ from apps.registry.models import (
     Webhook,
     WebhookDelivery,
 )
+from apps.registry.targets import check_webhook_target
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +79,7 @@ def webhook_emit(*, event: str, model: RegisteredModel, payload: dict) -> list[W
 def webhook_attempt(*, delivery_id: int) -> bool:
     """POST one delivery once; True when done (delivered, or nothing left to do).
 
-    Known weakness: the URL is not checked against private or loopback addresses, so an
-    owner can make the worker POST to internal services; only owners and admins add URLs.
+    The target is checked again here: a host name may resolve elsewhere than when added.
     """
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
     if delivery.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
@@ -94,6 +95,7 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     }
     status, error = None, ""
     try:
+        check_webhook_target(delivery.webhook.url)
         response = requests.post(
             delivery.webhook.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS
         )
@@ -102,6 +104,8 @@ def webhook_attempt(*, delivery_id: int) -> bool:
             error = f"HTTP {status}: {response.text[:300]}"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
+    except ValidationError as exc:
+        error = f"refused: {'; '.join(exc.message_dict.get('url', exc.messages))}"[:500]
 
     delivered = not error
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
