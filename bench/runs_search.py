@@ -46,7 +46,12 @@ def main():
     parser.add_argument("--runs", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--mlflow-repeat", type=int, default=3)
+    parser.add_argument(
+        "--pool", action="store_true", help="serve with psycopg's pool (bench/settings_pool.py)"
+    )
     args = parser.parse_args()
+    if args.pool:
+        _common.require_pool()
 
     db_name = _common.setup_django()
     try:
@@ -82,7 +87,7 @@ def run(args):
 
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
-    with _common.portal_server() as base:
+    with _common.portal_server(pool=args.pool) as base:
         search_url = f"{base}/api/v1/runs/"
         search = {
             "experiment": experiment_id,

@@ -22,7 +22,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -142,7 +142,21 @@ def _run_pass(*, page_size: int, after_page) -> SyncSummary:
                 break
 
     summary.runs_removed = _finish_pass(state, order)
+    if summary.runs_written >= ANALYZE_AFTER_WRITES:
+        _refresh_planner_statistics()
     return summary
+
+
+# After a large import the planner must know the new rows before autovacuum gets to them,
+# or the first searches run on statistics of an empty table.
+ANALYZE_AFTER_WRITES = 1000
+
+
+def _refresh_planner_statistics() -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE experiments_run")
 
 
 def _next_cursor(order: list[str], experiment_id: str, next_token: str | None):
