@@ -12,6 +12,7 @@ and session. The result is read back through `MlflowClient`, so it is a real MLf
 """
 
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -64,9 +65,11 @@ def setup_django():
 
 
 def teardown_django(name: str) -> None:
+    """Drop the scratch portal database and remove the scratch folder (MLflow store)."""
     from django.db import connection
 
     connection.creation.destroy_test_db(name, verbosity=0)
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 def mlflow_store():
