@@ -43,6 +43,10 @@ def test_alice_filters_selects_three_runs_and_compares_them(
     assert len(histories) == 3
     assert all(trace["n"] > 1 for trace in histories)
     assert page.locator("[data-testid=param-table] tr.differs").count() >= 1
+    page.check("[data-testid=hide-equal]")
+    assert page.locator("[data-testid=param-table] tr.equal:visible").count() == 0
+    assert page.locator("[data-testid=param-table] tr.differs:visible").count() >= 1
+    assert page.locator("[data-testid=metric-table] td.best").count() >= 1
 
     # Zooming (as a drag on the chart does) asks the API for that range only.
     page.evaluate("() => Plotly.relayout('histories', {'xaxis.range[0]': 5, 'xaxis.range[1]': 9})")
