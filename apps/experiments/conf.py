@@ -1,4 +1,4 @@
-"""Settings of the experiments app, read once from Django settings or the environment."""
+"""Settings of the experiments app (settings.py reads them from the environment)."""
 
 from django.conf import settings
 
