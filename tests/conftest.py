@@ -38,6 +38,18 @@ def _fresh_service_status():
     forget_cached_status()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request):
+    """Personas are created in nearly every test; a slow hash would dominate the run.
+    Browser journeys sign in through daphne, which only knows the real hashers."""
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    settings_fixture = request.getfixturevalue("settings")
+    settings_fixture.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
 def make_user(username, *, role=None, teams=()):
     user = get_user_model().objects.create_user(
         username=username, password=PASSWORD, email=f"{username}@example.com"
@@ -226,8 +238,11 @@ def mlflow_at(settings):
     mlflow_gateway._client.cache_clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in
+    this thread while it lives, which breaks async_to_sync for the tests that follow, so
+    it must not outlive the browser journeys."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

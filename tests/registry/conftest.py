@@ -79,15 +79,3 @@ def second_reviewer(db):
     from tests.conftest import make_user
 
     return make_user("dan", role=REVIEWER, teams=["reviewers"])
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(request):
-    """Personas are created in nearly every test; a slow hash would dominate the run.
-    Browser journeys sign in through daphne, which only knows the real hashers."""
-    if request.node.get_closest_marker("e2e"):
-        yield
-        return
-    settings_fixture = request.getfixturevalue("settings")
-    settings_fixture.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    yield
