@@ -366,22 +366,23 @@ def test_the_mirror_names_the_source_experiment_for_the_lineage(mirrored_model):
 
 
 def test_governance_notifications_are_also_e_mailed_when_e_mail_is_configured(
-    settings, django_capture_on_commit_callbacks, reviewer, mailoutbox
+    settings, django_capture_on_commit_callbacks, reviewer, smtp_server
 ):
     from apps.registry.announce import announce
     from apps.registry.tasks import send_governance_email
 
+    host = settings.EMAIL_HOST
     settings.EMAIL_HOST = ""
     with django_capture_on_commit_callbacks() as without_email:
         announce(users=[reviewer], title="Review requested", link="/models/-/promotions/1/")
-    settings.EMAIL_HOST = "smtp.example.com"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_HOST = host
     with django_capture_on_commit_callbacks() as with_email:
         announce(users=[reviewer], title="Review requested", link="/models/-/promotions/1/")
     send_governance_email.run(["bob@example.com"], "Review requested", "/models/-/promotions/1/")
 
     assert len(with_email) == len(without_email) + 1
-    assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+    assert [m.rcpt_tos for m in smtp_server] == [["bob@example.com"]]
+    assert b"Subject: Review requested" in smtp_server[0].content
 
 
 def test_versions_deleted_in_mlflow_stay_in_the_mirror_marked_deleted(
