@@ -164,7 +164,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 reads with a 5 s socket timeout by default, which cuts the layer's
+            # blocking 5 s BZPOPMIN and drops every websocket; allow the wait, still bounded.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": env_str("CHANNELS_PREFIX", "portal"),
         },
     }

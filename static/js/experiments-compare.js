@@ -57,9 +57,9 @@
       type: "parcoords",
       dimensions: dims,
       line: { color: colorValues, colorscale: "Viridis", showscale: true, colorbar: { title: { text: colorColumn.label }, thickness: 12 } },
-      labelfont: { size: 11 }, tickfont: { size: 10 },
+      labelfont: { size: 11 }, tickfont: { size: 10 }, labelangle: -20,
     };
-    Plotly.react("parcoords", [trace], C.layout({ margin: { l: 64, r: 72, t: 64, b: 28 } }), C.config);
+    Plotly.react("parcoords", [trace], C.layout({ margin: { l: 64, r: 72, t: 84, b: 28 } }), C.config);
   }
 
   const xSelect = document.getElementById("scatter-x");

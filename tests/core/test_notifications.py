@@ -141,6 +141,26 @@ def test_the_socket_lists_unread_on_connect_and_pushes_new_ones(data_scientist):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_idle_socket_stays_open_and_still_receives(data_scientist):
+    """The layer's blocking read waits 5 s; a client timeout at 5 s used to drop sockets."""
+
+    async def scenario():
+        communicator = websocket(data_scientist)
+        await communicator.connect()
+        await communicator.receive_json_from(timeout=5)
+        await asyncio.sleep(7)
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(notify)(users=[data_scientist], title="After a quiet spell")
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+    assert message["notification"]["title"] == "After a quiet spell"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_socket_rejects_a_malformed_mark_read(data_scientist):
     async def scenario():
         communicator = websocket(data_scientist)
