@@ -166,14 +166,6 @@ def make_user_with_team(username: str, team_slug: str):
     return Token.objects.create(user=user).key
 
 
-def require_pool() -> None:
-    """Stop with a clear message when psycopg's pool (not a portal dependency) is missing."""
-    try:
-        import psycopg_pool  # noqa: F401
-    except ImportError:
-        sys.exit("--pool needs psycopg's pool: .venv/bin/pip install psycopg-pool")
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -181,10 +173,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def portal_server(*, pool: bool = False):
+def portal_server(*, pool: bool = True):
     """daphne serving the portal on the scratch database; yields its base URL.
 
-    `pool` serves with bench/settings_pool.py (psycopg's connection pool).
+    `pool=False` serves without psycopg's connection pool (DATABASE_POOL=false).
     """
     import requests
     from django.db import connection
@@ -203,8 +195,7 @@ def portal_server(*, pool: bool = False):
     # Persistent database connections, as a deployment sets them (the default of 0
     # reconnects on every request).
     env.setdefault("DATABASE_CONN_MAX_AGE", "60")
-    if pool:
-        env["DJANGO_SETTINGS_MODULE"] = "bench.settings_pool"
+    env["DATABASE_POOL"] = "true" if pool else "false"
     port = _free_port()
     log = open(SCRATCH / "daphne.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(

@@ -18,6 +18,9 @@ import _common
 FILTER = "metrics.m_1 > 0.5 and params.p_1 = 'v3' and tags.team = 'bench'"
 ORDER_BY = "metrics.m_2 DESC"
 PARAMS = 50
+# The HTTP floor: a request that reads nothing (/healthz answers a constant) and the
+# cheapest authenticated API call (token lookup, one user row).
+FLOOR = ["/healthz", "/api/v1/me/"]
 METRICS = 50
 
 
@@ -47,11 +50,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--mlflow-repeat", type=int, default=3)
     parser.add_argument(
-        "--pool", action="store_true", help="serve with psycopg's pool (bench/settings_pool.py)"
+        "--no-pool", action="store_true", help="serve without psycopg's pool (DATABASE_POOL)"
     )
     args = parser.parse_args()
-    if args.pool:
-        _common.require_pool()
 
     db_name = _common.setup_django()
     try:
@@ -87,7 +88,7 @@ def run(args):
 
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
-    with _common.portal_server(pool=args.pool) as base:
+    with _common.portal_server(pool=not args.no_pool) as base:
         search_url = f"{base}/api/v1/runs/"
         search = {
             "experiment": experiment_id,
@@ -101,8 +102,9 @@ def run(args):
             response.raise_for_status()
             return response.json()
 
-        first = portal_search()
+        first = session.get(search_url, params={**search, "count": "true"}, timeout=30).json()
         portal_times = _common.timed(portal_search, args.repeat)
+        floor = {path: _common.timed(_getter(session, base + path), args.repeat) for path in FLOOR}
 
         compare_ids = ",".join(run["run_id"] for run in runs[:50])
 
@@ -123,6 +125,9 @@ def run(args):
     mlflow_times = _common.timed(mlflow_search, args.mlflow_repeat, warmup=0)
 
     same = [r["run_id"] for r in first["results"]] == [r.info.run_id for r in mlflow_first]
+    for path, times in floor.items():
+        median, p95 = _common.median(times), _common.p95(times)
+        print(f"floor GET {path}: median {median:.1f} ms, p95 {p95:.1f} ms")
     print(f"matching runs: {first['count']}; first page identical to MLflow's: {same}")
     portal_p95 = _common.p95(portal_times)
     compare_p95 = _common.p95(compare_times)
@@ -133,8 +138,16 @@ def run(args):
     )
     print(
         f"runs_search p95_ms={portal_p95:.1f} compare_p95_ms={compare_p95:.1f} "
-        f"mlflow_ms={mlflow_ms:.1f} ratio={mlflow_ms / portal_p95:.1f}"
+        f"mlflow_ms={mlflow_ms:.1f} ratio={mlflow_ms / portal_p95:.1f} "
+        f"floor_p95_ms={_common.p95(floor['/healthz']):.1f}/{_common.p95(floor['/api/v1/me/']):.1f}"
     )
+
+
+def _getter(session, url: str):
+    def get():
+        session.get(url, timeout=30).raise_for_status()
+
+    return get
 
 
 if __name__ == "__main__":
