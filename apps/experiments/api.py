@@ -82,11 +82,10 @@ def _page_json(request, page, number: int, page_size: int) -> str:
         query["page"] = target
         return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
-    more = number * page_size < page.count
     envelope = json.dumps(
         {
             "count": page.count,
-            "next": link(number + 1) if more else None,
+            "next": link(number + 1) if page.has_next else None,
             "previous": link(number - 1) if number > 1 else None,
         }
     )[:-1]
@@ -148,6 +147,12 @@ RUN_SEARCH_PARAMETERS = [
     ),
     OpenApiParameter("page_size", int, description="Runs per page, at most 1000"),
     OpenApiParameter("page", int),
+    OpenApiParameter(
+        "count",
+        bool,
+        description="true: always return the total in `count`. Otherwise `count` is null "
+        "unless this is the last page (counting every match costs as much as the search).",
+    ),
 ]
 
 
@@ -178,7 +183,8 @@ class RunList(APIView):
         number = _int_param(request, "page", 1)
         if page_size < 1 or number < 1:
             raise ValidationError({"page": "page and page_size start at 1."})
-        page = selectors.run_page(runs, page=number, page_size=page_size)
+        with_count = request.query_params.get("count", "").lower() in ("1", "true", "yes")
+        page = selectors.run_page(runs, page=number, page_size=page_size, with_count=with_count)
         return HttpResponse(
             _page_json(request, page, number, page_size), content_type="application/json"
         )

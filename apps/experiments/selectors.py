@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, TextField, Window
+from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -53,9 +53,7 @@ def search_runs(
 
     Raises FilterError for a filter or order-by that MLflow would refuse.
     """
-    runs = visible_runs(user)
-    if experiment_ids:
-        runs = runs.filter(experiment__experiment_id__in=experiment_ids)
+    runs = visible_runs(user, experiment_ids=experiment_ids)
     if not include_deleted:
         runs = runs.filter(lifecycle_stage=Lifecycle.ACTIVE)
     runs = filter_runs(runs, filter_text)
@@ -64,8 +62,10 @@ def search_runs(
 
 @dataclass
 class RunPage:
-    count: int
     rows: list[tuple]
+    has_next: bool
+    # Total matching runs; None when counting was not requested and is not free.
+    count: int | None
 
 
 PAGE_COLUMNS = (
@@ -74,33 +74,38 @@ PAGE_COLUMNS = (
 )  # fmt: skip
 
 
-def run_page(runs, *, page: int, page_size: int) -> RunPage:
-    """One page of a run search and the total, in two short queries.
+def run_page(runs, *, page: int, page_size: int, with_count: bool = False) -> RunPage:
+    """One page of a run search, in one query; the total only when free or asked for.
 
-    The first sorts only ids and counts with COUNT(*) OVER (), so the wide JSON columns
-    are not carried through the sort; the second reads the page's rows, with params,
-    metrics and tags as JSON text that the API passes through without re-encoding.
+    `runs` comes from `search_runs`, whose ordering ends in run_id and so is total. The
+    inner query (LIMIT inside IN: PostgreSQL and SQLite accept it) ranks only ids, so the
+    wide JSON columns are not carried through the sort, and takes one row more than the
+    page to learn whether another page follows. The outer query sorts those few rows
+    again with the same ordering and reads params, metrics and tags as JSON text that the
+    API passes through without re-encoding. Counting every match costs about as much as
+    ranking them, so a page that is not the last one has a count only with `with_count`.
     """
     offset = (page - 1) * page_size
-    ranked = list(
-        runs.annotate(total_count=Window(Count("run_id"))).values_list("run_id", "total_count")[
-            offset : offset + page_size
-        ]
+    ranked = runs.values("run_id")[offset : offset + page_size + 1]
+    rows = (
+        Run.objects.filter(run_id__in=ranked)
+        .annotate(
+            params_json=Cast("params", TextField()),
+            metrics_json=Cast("metrics", TextField()),
+            tags_json=Cast("tags", TextField()),
+        )
+        .order_by(*runs.query.order_by)
+        .values_list(*PAGE_COLUMNS, "params_json", "metrics_json", "tags_json")
     )
-    if not ranked:
-        return RunPage(count=runs.count() if page > 1 else 0, rows=[])
+    rows = list(rows)
+    has_next = len(rows) > page_size
+    rows = rows[:page_size]
 
-    ids = [run_id for run_id, _ in ranked]
-    rows = Run.objects.filter(run_id__in=ids).annotate(
-        params_json=Cast("params", TextField()),
-        metrics_json=Cast("metrics", TextField()),
-        tags_json=Cast("tags", TextField()),
-    )
-    by_id = {
-        row[0]: row
-        for row in rows.values_list(*PAGE_COLUMNS, "params_json", "metrics_json", "tags_json")
-    }
-    return RunPage(count=ranked[0][1], rows=[by_id[run_id] for run_id in ids])
+    if not has_next and (rows or page == 1):
+        count = offset + len(rows)
+    else:
+        count = runs.count() if with_count else None
+    return RunPage(rows=rows, has_next=has_next, count=count)
 
 
 def run_for(user, run_id: str) -> Run:

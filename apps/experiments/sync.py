@@ -153,10 +153,18 @@ ANALYZE_AFTER_WRITES = 1000
 
 
 def _refresh_planner_statistics() -> None:
+    """ANALYZE the runs table; VACUUM it too when not inside a transaction.
+
+    VACUUM also empties the GIN indexes' pending lists, which hold every row inserted
+    since the last vacuum and are scanned in full by each `params.x = 'v'` search: on
+    10,000 fresh runs that made the index lookup 2.5 ms instead of 0.2 ms. It cannot run
+    in a transaction block (tests and callers inside `atomic()`), which keep ANALYZE only.
+    """
     if connection.vendor != "postgresql":
         return
+    statement = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE experiments_run")
+        cursor.execute(f"{statement} experiments_run")
 
 
 def _next_cursor(order: list[str], experiment_id: str, next_token: str | None):

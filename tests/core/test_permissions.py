@@ -1,6 +1,8 @@
 """The object-permission helpers every app uses (exercised here on Team objects)."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -53,7 +55,34 @@ def test_an_unknown_action_is_a_programming_error(teams, data_scientist):
 
 
 def test_anonymous_users_see_nothing(teams):
-    from django.contrib.auth.models import AnonymousUser
-
     assert not TEAM_PERMISSIONS.visible_to(AnonymousUser()).exists()
     assert not TEAM_PERMISSIONS.can(AnonymousUser(), "view", teams[0])
+
+
+def _visible_through_subquery(user) -> list[Team]:
+    return list(Team.objects.filter(pk__in=TEAM_PERMISSIONS.visible_ids_subquery(user)))
+
+
+def test_the_visibility_subquery_sees_what_visible_to_sees(teams, data_scientist, outsider):
+    fraud, network = teams
+    view_team = Permission.objects.get(codename="view_team")
+    TEAM_PERMISSIONS.grant("view", fraud.group, network)
+    TEAM_PERMISSIONS.grant("view", outsider, fraud)
+    users = get_user_model().objects
+    holder = users.create_user("global-holder")
+    holder.user_permissions.add(view_team)
+    team_holder = users.create_user("team-holder")
+    viewers = Group.objects.create(name="team-viewers")
+    viewers.permissions.add(view_team)
+    team_holder.groups.add(viewers)
+    inactive = users.create_user("inactive", is_active=False)
+    inactive.user_permissions.add(view_team)
+    TEAM_PERMISSIONS.grant("view", inactive, network)
+    superuser = users.create_superuser("root", "root@example.com", "x")
+
+    for user in (data_scientist, outsider, holder, team_holder, inactive, superuser):
+        user = users.get(pk=user.pk)  # no permission cache from the grants above
+        expected = sorted(TEAM_PERMISSIONS.visible_to(user), key=lambda team: team.pk)
+        assert sorted(_visible_through_subquery(user), key=lambda team: team.pk) == expected
+    assert _visible_through_subquery(AnonymousUser()) == []
+    assert set(_visible_through_subquery(users.get(pk=holder.pk))) == set(Team.objects.all())

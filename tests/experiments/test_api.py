@@ -28,7 +28,12 @@ def test_it_lists_only_the_experiments_of_my_teams(api, mirrored):
 def test_it_searches_runs_with_mlflow_syntax(api, mirrored):
     response = api.get(
         "/api/v1/runs/",
-        {"filter": "params.algorithm = 'iforest'", "order_by": "metrics.f1 DESC", "page_size": 5},
+        {
+            "filter": "params.algorithm = 'iforest'",
+            "order_by": "metrics.f1 DESC",
+            "page_size": 5,
+            "count": "true",
+        },
     )
 
     assert response.status_code == 200
@@ -37,6 +42,28 @@ def test_it_searches_runs_with_mlflow_syntax(api, mirrored):
     f1s = [run["metrics"]["f1"] for run in body["results"]]
     assert f1s == sorted(f1s, reverse=True) and len(f1s) == 5
     assert {run["experiment_name"] for run in body["results"]} == {"t-fraud"}
+
+
+def test_only_the_last_page_counts_unless_asked(api, mirrored):
+    first = api.get("/api/v1/runs/", {"page_size": 5}).json()
+    counted = api.get("/api/v1/runs/", {"page_size": 5, "count": "true"}).json()
+    last = api.get("/api/v1/runs/", {"page_size": 5, "page": 5}).json()
+
+    assert first["count"] is None and first["next"] and len(first["results"]) == 5
+    assert counted["count"] == 23 and counted["results"] == first["results"]
+    assert last["count"] == 23 and last["next"] is None and len(last["results"]) == 3
+
+
+def test_pages_follow_each_other_without_gaps(api, mirrored):
+    pages = [
+        api.get("/api/v1/runs/", {"order_by": "metrics.f1 DESC", "page_size": 7, "page": n})
+        for n in (1, 2, 3, 4)
+    ]
+    paged = [run["run_id"] for page in pages for run in page.json()["results"]]
+    whole = api.get("/api/v1/runs/", {"order_by": "metrics.f1 DESC", "page_size": 100}).json()
+
+    assert paged == [run["run_id"] for run in whole["results"]]
+    assert [bool(page.json()["next"]) for page in pages] == [True, True, True, False]
 
 
 def test_a_malformed_filter_answers_400_with_its_position(api, mirrored):
