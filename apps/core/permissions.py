@@ -61,7 +61,7 @@ class ObjectPermissions:
         permission (directly or through a group) see all, others what guardian grants to
         them or to their groups. `visible_to` asks for the global permission in two
         queries first; here it is part of the SQL. The SQL is written out because building
-        the same four subqueries with the ORM took about 8 ms per request; it holds only
+        the same four subqueries with the ORM took about 7 ms per request; it holds only
         quoted table and column names from model metadata, and every value is a parameter
         (hence the S608/S611 exemptions). Precondition: the authentication backends are
         Django's ModelBackend and guardian's (settings.py).
