@@ -7,8 +7,9 @@ from apps.core.context import new_request_id, set_context
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-# Reachable without signing in. The API answers 401 itself, in JSON.
-PUBLIC_PREFIXES = ("/accounts/login/", "/healthz", "/readyz", "/metrics", "/api/", "/static/")
+# Reachable without signing in. The API answers 401 itself, in JSON; its schema and docs
+# (/api/schema/, /api/docs/) are for signed-in users like every other page.
+PUBLIC_PREFIXES = ("/accounts/login/", "/healthz", "/readyz", "/metrics", "/api/v1/", "/static/")
 
 
 class RequestIdMiddleware:

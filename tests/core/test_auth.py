@@ -16,6 +16,14 @@ def test_pages_redirect_anonymous_users_to_login(client, path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_api_schema_and_docs_need_a_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
 def test_login_page_is_public(client):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
