@@ -12,6 +12,7 @@ semantics:
   as strings; start_time/end_time/created as numbers (milliseconds since the epoch).
 """
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,7 +126,7 @@ def _parse_filter(text: str) -> tuple[Clause, ...]:
     try:
         parsed = SearchUtils.parse_search_filter(text)
     except MlflowException as exc:
-        raise FilterError(exc.message, _error_position(text)) from None
+        raise FilterError(exc.message, _error_position(text, exc.message)) from None
 
     spans = _clause_spans(text)
     clauses = []
@@ -138,7 +139,11 @@ def _parse_filter(text: str) -> tuple[Clause, ...]:
             value=clause["value"],
             position=position,
         )
-        _check_comparator(parsed_clause)
+        try:
+            _check_comparator(parsed_clause)
+        except FilterError as exc:
+            exc.position = _locate(text, clause["comparator"], exc.position)
+            raise
         clauses.append(parsed_clause)
     return tuple(clauses)
 
@@ -185,7 +190,30 @@ def _clause_spans(text: str) -> list[int]:
     return starts
 
 
-def _error_position(text: str) -> int:
+# MLflow names the offending token in quotes ("Found 'high'", "Invalid attribute key
+# 'color'"); the first quoted word of its message is looked for inside the failing clause.
+QUOTED_TOKEN = re.compile(r"'([^'{}\[\]]+)'")
+
+
+def _locate(text: str, token: str, start: int) -> int:
+    """Offset of `token` in `text` at or after `start` (case-insensitive), else `start`."""
+    found = text.lower().find(token.lower(), start) if token else -1
+    return found if found >= 0 else start
+
+
+def _error_position(text: str, message: str = "") -> int:
+    """Offset of the offending token in the first AND-separated clause MLflow refuses on
+    its own: the token MLflow quotes when it is found there, else the clause (else 0)."""
+    clause_start = _failing_clause_start(text)
+    quoted = QUOTED_TOKEN.search(message)
+    if quoted is None:
+        return clause_start
+    token = quoted.group(1)
+    quoted_at = _locate(text, f"'{token}'", clause_start)
+    return quoted_at if quoted_at != clause_start else _locate(text, token, clause_start)
+
+
+def _failing_clause_start(text: str) -> int:
     """Offset of the first AND-separated clause MLflow refuses on its own (else 0)."""
     try:
         spans = _clause_spans(text)

@@ -70,7 +70,7 @@ def test_a_malformed_filter_answers_400_with_its_position(api, mirrored):
     response = api.get("/api/v1/runs/", {"filter": "metrics.f1 > 0.5 and params.x > '1'"})
 
     assert response.status_code == 400
-    assert response.json()["position"] == 21
+    assert response.json()["position"] == 30  # the comparator of the second clause
     assert "comparator" in str(response.json()["filter"])
 
 

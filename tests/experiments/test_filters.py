@@ -70,9 +70,11 @@ def test_start_time_compares_as_milliseconds_like_mlflow(mirrored):
 @pytest.mark.parametrize(
     ("text", "position"),
     [
-        ("metrics.f1 > 0.5 and params.n_estimators > '100'", 21),
+        ("metrics.f1 > 0.5 and params.n_estimators > '100'", 41),
+        ("metrics.f1 >> 0.5", 11),
         ("metrics.f1 > 0.5 or metrics.f1 < 0.2", 17),
-        ("metrics.f1 > 'high'", 0),
+        ("metrics.f1 > 'high'", 13),
+        ("metrics.f1 > 0 and  Color = 1", 20),
         ("color = 'red'", 0),
         ("metrics.f1 > 0.1 and tags.x = 'a' and nonsense", 38),
     ],
