@@ -153,6 +153,32 @@ def bulk_load_runs(store, experiment_id: str, runs: list[dict]) -> None:
                 session.execute(insert(model.__table__), rows[start : start + 20000])
 
 
+def run_in_scratch(run, args) -> None:
+    """Run `run(args)` against a scratch portal database, dropped afterwards."""
+    db_name = setup_django()
+    try:
+        run(args)
+    finally:
+        teardown_django(db_name)
+
+
+def load_bench_experiment(name: str, runs: list[dict]):
+    """A fresh MLflow experiment of team `bench` holding `runs`, and a bench user's token.
+
+    Returns (MlflowClient, experiment_id, token, seconds the load took).
+    """
+    from mlflow import MlflowClient
+
+    store = mlflow_store()
+    client = MlflowClient(ENV["MLFLOW_TRACKING_URI"])
+    experiment_id = client.create_experiment(name, tags={"team": "bench"})
+    token = make_user_with_team("bench-alice", "bench")
+
+    started = time.perf_counter()
+    bulk_load_runs(store, experiment_id, runs)
+    return client, experiment_id, token, time.perf_counter() - started
+
+
 def make_user_with_team(username: str, team_slug: str):
     """A data scientist in one team, with an API token; returns the token key."""
     from django.contrib.auth import get_user_model

@@ -42,28 +42,19 @@ def main():
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
 
-    db_name = _common.setup_django()
-    try:
-        run(args)
-    finally:
-        _common.teardown_django(db_name)
+    _common.run_in_scratch(run, args)
 
 
 def run(args):
     import requests
-    from mlflow import MlflowClient
 
     from apps.experiments.sync import sync_mirror
 
-    store = _common.mlflow_store()
-    client = MlflowClient(_common.ENV["MLFLOW_TRACKING_URI"])
-    experiment_id = client.create_experiment("bench-history", tags={"team": "bench"})
-    token = _common.make_user_with_team("bench-alice", "bench")
-
-    started = time.perf_counter()
     planned = plan_run(args.points)
-    _common.bulk_load_runs(store, experiment_id, [planned])
-    print(f"loaded {args.points} points into MLflow in {time.perf_counter() - started:.1f}s")
+    client, experiment_id, token, seconds = _common.load_bench_experiment(
+        "bench-history", [planned]
+    )
+    print(f"loaded {args.points} points into MLflow in {seconds:.1f}s")
     logged = len(client.get_metric_history(planned["run_id"], "loss"))
     print(f"MLflow get_metric_history returns {logged} points")
 
