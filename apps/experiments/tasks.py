@@ -1,9 +1,9 @@
 """Celery tasks of the experiments app: thin wrappers that call the sync service."""
 
 from celery import shared_task
-from django.db import transaction
 
 from apps.core.context import action_context
+from apps.core.jobs import enqueue
 from apps.core.mlflow_gateway import MlflowUnavailable
 from apps.core.signals import job_log
 from apps.experiments.sync import sync_mirror
@@ -38,4 +38,4 @@ def sync_experiments_mirror(self):
 
 def request_sync() -> None:
     """Queue a sync once the caller's transaction commits ("sync now")."""
-    transaction.on_commit(sync_experiments_mirror.delay)
+    enqueue(sync_experiments_mirror)

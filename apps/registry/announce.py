@@ -1,8 +1,8 @@
 """Tell people about governance events: a live notification always, an e-mail when configured."""
 
 from django.conf import settings
-from django.db import transaction
 
+from apps.core.jobs import enqueue
 from apps.core.models import NotificationLevel
 from apps.core.notifications import notify
 from apps.registry import conf
@@ -22,6 +22,4 @@ def announce(
         from apps.registry.tasks import send_governance_email
 
         text = "\n\n".join(part for part in (body, conf.absolute_url(link)) if part)
-        transaction.on_commit(
-            lambda: send_governance_email.delay(addresses, title, text), robust=True
-        )
+        enqueue(send_governance_email, addresses=addresses, subject=title, text=text)

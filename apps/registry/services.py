@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.core import mlflow_gateway
 from apps.core.audit import record_audit
+from apps.core.jobs import enqueue
 from apps.core.models import NotificationLevel
 from apps.registry import conf
 from apps.registry.announce import announce
@@ -101,9 +102,9 @@ def _expire_if_due(promotion: PromotionRequest) -> bool:
 def _enqueue_promotion(promotion_id: int) -> None:
     from apps.registry.tasks import promote_version
 
-    # Robust: a broker outage must not fail the decision already committed; the beat task
-    # promotions_resume_stalled queues it again.
-    transaction.on_commit(lambda: promote_version.delay(promotion_id), robust=True)
+    # Recorded in the decision's transaction and sent after it commits; while Redis is down
+    # the job waits in the outbox (apps/core/jobs.py) and the decision still stands.
+    enqueue(promote_version, promotion_id=promotion_id)
 
 
 def _require_environment(target: str) -> None:
@@ -750,8 +751,7 @@ def model_update_metadata(
         )
         from apps.registry.tasks import push_model_metadata
 
-        model_id = model.pk
-        transaction.on_commit(lambda: push_model_metadata.delay(model_id), robust=True)
+        enqueue(push_model_metadata, model_id=model.pk)
     return model
 
 

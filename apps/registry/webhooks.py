@@ -14,10 +14,10 @@ import logging
 import requests
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.jobs import enqueue
 from apps.registry.models import (
     DeliveryState,
     PromotionRequest,
@@ -63,16 +63,16 @@ def promotion_payload(event: str, promotion: PromotionRequest, *, actor=None) ->
 def webhook_emit(*, event: str, model: RegisteredModel, payload: dict) -> list[WebhookDelivery]:
     """Record one delivery per interested webhook and send them after the commit."""
     hooks = Webhook.objects.filter(Q(model=model) | Q(model__isnull=True), active=True)
-    deliveries = [
-        WebhookDelivery.objects.create(webhook=hook, event=event, payload=payload)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(webhook=hook, event=event, payload=payload)
         for hook in hooks
         if hook.wants(event)
-    ]
+    )
     if deliveries:
         from apps.registry.tasks import deliver_webhook
 
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids], robust=True)
+        for delivery in deliveries:
+            enqueue(deliver_webhook, delivery_id=delivery.pk)
     return deliveries
 
 
