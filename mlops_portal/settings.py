@@ -113,14 +113,19 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The worker, beat and web processes share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-# PostgreSQL connection pool (psycopg_pool), on unless DATABASE_POOL=false. Under ASGI each
-# request runs in a new thread, so CONN_MAX_AGE cannot keep connections and every request
-# would open one; Django refuses CONN_MAX_AGE with a pool, so it is 0 here.
+# Threads that run HTTP requests in each web process (mlops_portal/sync_http.py).
+HTTP_THREADS = env_int("HTTP_THREADS", 8, minimum=1)
+# PostgreSQL connection pool (psycopg_pool), on unless DATABASE_POOL=false: connections are
+# shared by the HTTP threads, the websocket consumers and the worker's tasks instead of
+# each keeping its own. Django refuses CONN_MAX_AGE with a pool, so it is 0 here.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
     "DATABASE_POOL", True
 ):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 10}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": HTTP_THREADS + 4,
+    }
 if env_str("DATABASE_TEST_NAME"):
     # Concurrent test runs on one server each get a database of their own.
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
