@@ -18,7 +18,8 @@ def visible_experiment_ids(user, experiment_ids: list[str] | None = None) -> lis
     )
     if experiment_ids:
         experiments = experiments.filter(experiment_id__in=experiment_ids)
-    return list(experiments.values_list("pk", flat=True))
+    # No ORDER BY: the model's default ordering (by name) is of no use to an id list.
+    return list(experiments.order_by().values_list("pk", flat=True))
 
 
 def visible_runs(user, queryset=None, *, experiment_ids: list[str] | None = None):
