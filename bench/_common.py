@@ -11,6 +11,8 @@ latest metrics) with SQLAlchemy bulk inserts through MLflow's own SqlAlchemyStor
 and session. The result is read back through `MlflowClient`, so it is a real MLflow store.
 """
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,10 +202,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def portal_server(*, pool: bool = True):
+def portal_server(*, pool: bool = True, stock_asgi: bool = False):
     """daphne serving the portal on the scratch database; yields its base URL.
 
-    `pool=False` serves without psycopg's connection pool (DATABASE_POOL=false).
+    `pool=False` serves without psycopg's connection pool (DATABASE_POOL=false);
+    `stock_asgi=True` serves HTTP through Django's own ASGI handler (bench/stock_asgi.py)
+    instead of the portal's.
     """
     import requests
     from django.db import connection
@@ -222,6 +227,10 @@ def portal_server(*, pool: bool = True):
     # reconnects on every request).
     env.setdefault("DATABASE_CONN_MAX_AGE", "60")
     env["DATABASE_POOL"] = "true" if pool else "false"
+    app = "mlops_portal.asgi:application"
+    if stock_asgi:
+        app = "stock_asgi:application"
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), str(ROOT)])
     port = _free_port()
     log = open(SCRATCH / "daphne.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
@@ -233,7 +242,7 @@ def portal_server(*, pool: bool = True):
             "127.0.0.1",
             "-p",
             str(port),
-            "mlops_portal.asgi:application",
+            app,
         ],
         cwd=ROOT,
         env=env,
@@ -257,6 +266,37 @@ def portal_server(*, pool: bool = True):
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
         log.close()
+
+
+class ApiClient:
+    """A token-authenticated client on one kept-alive connection (the standard library's
+    http.client), returning decoded JSON.
+
+    The benchmarks used `requests` at first. Reading a 245 KB body through it costs about
+    3 ms more than through http.client (measured with the search response, see
+    docs/benchmarks.md), time spent in urllib3's chunked reads and not in the portal.
+    """
+
+    def __init__(self, base: str, token: str):
+        parsed = urllib.parse.urlsplit(base)
+        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+
+    def raw(self, path: str, params: dict | None = None) -> bytes:
+        if params:
+            path = f"{path}?{urllib.parse.urlencode(params, doseq=True)}"
+        self.connection.request("GET", path, headers=self.headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path}: {response.status} {body[:300]!r}")
+        return body
+
+    def get(self, path: str, params: dict | None = None):
+        return json.loads(self.raw(path, params))
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def timed(call, repeat: int, warmup: int = 3) -> list[float]:

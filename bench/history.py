@@ -9,6 +9,7 @@ at most 2,000 points) against daphne, and a zoom into a tenth of the steps.
 """
 
 import argparse
+import json
 import math
 import random
 import time
@@ -46,7 +47,6 @@ def main():
 
 
 def run(args):
-    import requests
 
     from apps.experiments.sync import sync_mirror
 
@@ -62,17 +62,15 @@ def run(args):
     sync_mirror()
     print(f"sync of the run and its history: {time.perf_counter() - started:.1f}s")
 
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
     with _common.portal_server() as base:
-        url = f"{base}/api/v1/runs/{planned['run_id']}/metrics/loss/history/"
+        api = _common.ApiClient(base, token)
+        url = f"/api/v1/runs/{planned['run_id']}/metrics/loss/history/"
         sizes = []
 
         def fetch(params):
-            response = session.get(url, params=params, timeout=30)
-            response.raise_for_status()
-            sizes.append(len(response.content))
-            return response.json()
+            body = api.raw(url, params)
+            sizes.append(len(body))
+            return json.loads(body)
 
         whole = fetch({"max_points": 2000})
         whole_times = _common.timed(lambda: fetch({"max_points": 2000}), args.repeat)
