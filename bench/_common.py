@@ -156,13 +156,17 @@ def bulk_load_runs(store, experiment_id: str, runs: list[dict]) -> None:
                 session.execute(insert(model.__table__), rows[start : start + 20000])
 
 
-def run_in_scratch(run, args) -> None:
-    """Run `run(args)` against a scratch portal database, dropped afterwards."""
+def run_in_scratch(run, args, *, keep: bool = False) -> None:
+    """Run `run(args)` against a scratch portal database, dropped afterwards unless `keep`
+    (then its name and the MLflow store's folder are printed, for ad-hoc queries)."""
     db_name = setup_django()
     try:
         run(args)
     finally:
-        teardown_django(db_name)
+        if keep:
+            print(f"kept: portal database {db_name}, MLflow store {SCRATCH}")
+        else:
+            teardown_django(db_name)
 
 
 def load_bench_experiment(name: str, runs: list[dict]):

@@ -57,9 +57,14 @@ def main():
         action="store_true",
         help="serve HTTP through Django's own ASGI handler instead of the portal's",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the scratch portal database and MLflow store in place (for pgbench)",
+    )
     args = parser.parse_args()
 
-    _common.run_in_scratch(run, args)
+    _common.run_in_scratch(run, args, keep=args.keep)
 
 
 def run(args):
@@ -102,6 +107,14 @@ def run(args):
         )
         api.close()
 
+    # The same search in this process through Django's test client: no HTTP, no decoding.
+    from django.test import Client
+
+    django_client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token}")
+    in_process = _common.timed(
+        lambda: django_client.get("/api/v1/runs/", search).content, args.repeat
+    )
+
     def mlflow_search():
         return client.search_runs(
             [experiment_id], filter_string=FILTER, order_by=[ORDER_BY], max_results=100
@@ -121,6 +134,10 @@ def run(args):
     print(
         f"portal search median {_common.median(portal_times):.1f} ms, "
         f"compare median {_common.median(compare_times):.1f} ms"
+    )
+    print(
+        f"the same search in-process (Django test client): "
+        f"median {_common.median(in_process):.1f} ms, p95 {_common.p95(in_process):.1f} ms"
     )
     print(
         f"the same search read with requests: median {_common.median(through_requests):.1f} ms, "
