@@ -213,7 +213,6 @@ def portal_server(*, pool: bool = True, stock_asgi: bool = False):
     `stock_asgi=True` serves HTTP through Django's own ASGI handler (bench/stock_asgi.py)
     instead of the portal's.
     """
-    import requests
     from django.db import connection
 
     env = dict(os.environ)
@@ -235,20 +234,22 @@ def portal_server(*, pool: bool = True, stock_asgi: bool = False):
     if stock_asgi:
         app = "stock_asgi:application"
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), str(ROOT)])
+    with daphne(app, env, health_path="/healthz", cwd=ROOT) as base:
+        yield base
+
+
+@contextmanager
+def daphne(app: str, env: dict, *, health_path: str, cwd: Path | None = None):
+    """daphne serving the ASGI application `app` ("module:attribute") on a free loopback
+    port, with environment `env`; yields its base URL once `health_path` answers 200."""
+    import requests
+
     port = _free_port()
-    log = open(SCRATCH / "daphne.log", "w")  # noqa: SIM115 (closed below)
+    log_path = SCRATCH / f"daphne-{port}.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            app,
-        ],
-        cwd=ROOT,
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=cwd,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -258,12 +259,12 @@ def portal_server(*, pool: bool = True, stock_asgi: bool = False):
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{base}{health_path}", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((SCRATCH / "daphne.log").read_text()[-2000:])
+                raise RuntimeError(log_path.read_text()[-2000:])
             time.sleep(0.2)
         yield base
     finally:

@@ -14,9 +14,6 @@ import argparse
 import json
 import random
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 
 import _common
@@ -70,42 +67,21 @@ def main():
     (scratch / "floor_app.py").write_text(APP)
     body_path = scratch / "body.json"
     body_path.write_bytes(page_body(args.runs))
-    port = _common._free_port()
     env = {"FLOOR_BODY": str(body_path), "PYTHONPATH": str(scratch), "PATH": "/usr/bin:/bin"}
-    log = open(scratch / "daphne.log", "w")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "floor_app:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base)
-        api = _common.ApiClient(base, "unused")
-        session = requests.Session()
-        results = {
-            "small, http.client": _common.timed(lambda: api.raw("/small"), args.repeat),
-            "page, http.client": _common.timed(lambda: api.raw("/page"), args.repeat),
-            "page, http.client + json": _common.timed(lambda: api.get("/page"), args.repeat),
-            "page, requests + json": _common.timed(
-                lambda: session.get(f"{base}/page", timeout=30).json(), args.repeat
-            ),
-        }
+        with _common.daphne("floor_app:application", env, health_path="/small") as base:
+            api = _common.ApiClient(base, "unused")
+            session = requests.Session()
+            results = {
+                "small, http.client": _common.timed(lambda: api.raw("/small"), args.repeat),
+                "page, http.client": _common.timed(lambda: api.raw("/page"), args.repeat),
+                "page, http.client + json": _common.timed(lambda: api.get("/page"), args.repeat),
+                "page, requests + json": _common.timed(
+                    lambda: session.get(f"{base}/page", timeout=30).json(), args.repeat
+                ),
+            }
         size = body_path.stat().st_size
     finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"page body: {size} bytes ({args.runs} runs)")
@@ -116,19 +92,6 @@ def main():
         f"page_p95_ms={_common.p95(results['page, http.client']):.2f} "
         f"page_decoded_p95_ms={_common.p95(results['page, http.client + json']):.2f}"
     )
-
-
-def _wait(base: str) -> None:
-    import requests
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/small", timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError("daphne did not start")
 
 
 if __name__ == "__main__":
