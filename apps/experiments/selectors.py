@@ -7,6 +7,7 @@ user may not see behaves exactly like an id that does not exist (Http404).
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
@@ -124,14 +125,33 @@ class ColumnKeys:
 
 
 def column_keys(runs) -> ColumnKeys:
-    """Param, metric and tag keys seen among the most recent runs of a search."""
-    sample = runs.order_by("-start_time").values_list("params", "metrics", "tags")
-    params, metrics, tags = set(), set(), set()
-    for run_params, run_metrics, run_tags in sample[:KEY_SAMPLE_RUNS]:
-        params.update(run_params)
-        metrics.update(run_metrics)
-        tags.update(key for key in run_tags if not key.startswith("mlflow."))
-    return ColumnKeys(sorted(params), sorted(metrics), sorted(tags))
+    """Param, metric and tag keys seen among the most recent runs of a search.
+
+    The database lists the keys (jsonb_object_keys on PostgreSQL, json_each on SQLite):
+    decoding the sampled runs' JSON here instead took about 20 ms for 500 runs with 100
+    keys each. The SQL around the sample holds only this module's text; the sample's own
+    values stay parameters.
+    """
+    sample = runs.order_by("-start_time").values("params", "metrics", "tags")
+    try:
+        sql, params = sample[:KEY_SAMPLE_RUNS].query.sql_with_params()
+    except EmptyResultSet:  # the user may view no experiment at all
+        return ColumnKeys()
+    if connection.vendor == "postgresql":
+        listing = "SELECT DISTINCT '{0}', jsonb_object_keys(sample.{0}) FROM sample"
+    else:
+        listing = "SELECT DISTINCT '{0}', j.key FROM sample, json_each(sample.{0}) AS j"
+    union = " UNION ALL ".join(listing.format(group) for group in ("params", "metrics", "tags"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH sample AS ({sql}) {union}", params)  # noqa: S608
+        found = cursor.fetchall()
+
+    keys = ColumnKeys()
+    for group, key in sorted(found):
+        if group == "tags" and key.startswith("mlflow."):
+            continue
+        getattr(keys, group).append(key)
+    return keys
 
 
 def history_keys(run: Run) -> dict[str, int]:

@@ -72,10 +72,11 @@ def run_list(request):
     keys = selectors.column_keys(runs)
     columns = RunColumns.from_request(request.GET.get("columns", ""), keys)
     page_size = _page_size(request)
-    page = Paginator(
-        runs.select_related("experiment") if not error else runs.none(), page_size
-    ).get_page(request.GET.get("page"))
-    rows = columns.rows(page.object_list)
+    ranked = runs.values_list("run_id", flat=True)
+    page = Paginator(ranked if not error else runs.none(), page_size).get_page(
+        request.GET.get("page")
+    )
+    rows = columns.rows(list(page.object_list))
 
     context = {
         "experiments": experiments,

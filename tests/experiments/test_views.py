@@ -31,6 +31,42 @@ def test_the_runs_page_filters_with_mlflow_syntax(alice_client, mirrored):
     assert "lof-fraud-01" in page and "iforest-fraud-00" not in page
 
 
+def test_the_column_pickers_list_the_runs_keys_but_not_mlflows_own_tags(alice_client, mirrored):
+    fraud = mirrored["t-fraud"]["id"]
+    keys = alice_client.get(reverse("experiments:runs"), {"experiment": fraud}).context["keys"]
+
+    assert keys.params == ["algorithm", "contamination", "kernel", "n_estimators"]
+    assert keys.metrics == ["f1", "fit_time_seconds", "roc_auc", "val_loss"]
+    assert "stage" in keys.tags and "team" in keys.tags
+    assert not [key for key in keys.tags if key.startswith("mlflow.")]
+
+
+def test_the_runs_table_shows_each_picked_columns_value(alice_client, mirrored):
+    fraud = mirrored["t-fraud"]["id"]
+    response = alice_client.get(
+        reverse("experiments:runs"),
+        {
+            "experiment": fraud,
+            "columns": "params.kernel,metrics.f1,tags.stage,attributes.status",
+            "order_by": "attributes.start_time ASC",
+        },
+    )
+
+    first_run, cells = response.context["rows"][0]
+    stored = Run.objects.get(run_id=first_run.run_id)
+    assert first_run.run_id == mirrored["t-fraud"]["runs"][0]
+    assert [(column.id, value) for column, value in cells] == [
+        ("params.kernel", stored.params["kernel"]),
+        ("metrics.f1", stored.metrics["f1"]),
+        ("tags.stage", stored.tags["stage"]),
+        ("attributes.status", stored.status),
+    ]
+    # Run 1 logged no kernel: its cell is empty, not an error.
+    second_run, second_cells = response.context["rows"][1]
+    assert "kernel" not in Run.objects.get(run_id=second_run.run_id).params
+    assert second_cells[0][1] is None
+
+
 def test_a_filter_error_is_shown_under_the_box_with_its_position(alice_client, mirrored):
     response = alice_client.get(
         reverse("experiments:runs"), {"filter": "metrics.f1 > 0.5 or metrics.f1 < 0.2"}
