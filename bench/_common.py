@@ -51,6 +51,8 @@ ENV = {
     "CACHE_PREFIX": f"bench-{RUN_TAG}",
     "CHANNELS_PREFIX": f"bench-{RUN_TAG}",
     "LOG_LEVEL": "WARNING",
+    # Pages are rendered in-process without running collectstatic first.
+    "STATIC_MANIFEST": "false",
 }
 
 

@@ -114,6 +114,15 @@ def run(args):
     in_process = _common.timed(
         lambda: django_client.get("/api/v1/runs/", search).content, args.repeat
     )
+    # The runs page a user opens (HTML, 50 runs, default columns), also in-process.
+    from django.contrib.auth import get_user_model
+
+    browser = Client(HTTP_HOST="localhost")
+    browser.force_login(get_user_model().objects.get(username="bench-alice"))
+    page_query = {"experiment": experiment_id, "filter": FILTER, "order_by": ORDER_BY}
+    page_times = _common.timed(
+        lambda: browser.get("/experiments/runs/", page_query).content, args.repeat
+    )
 
     def mlflow_search():
         return client.search_runs(
@@ -138,6 +147,10 @@ def run(args):
     print(
         f"the same search in-process (Django test client): "
         f"median {_common.median(in_process):.1f} ms, p95 {_common.p95(in_process):.1f} ms"
+    )
+    print(
+        f"runs page (HTML, in-process): median {_common.median(page_times):.1f} ms, "
+        f"p95 {_common.p95(page_times):.1f} ms"
     )
     print(
         f"the same search read with requests: median {_common.median(through_requests):.1f} ms, "
