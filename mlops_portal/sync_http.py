@@ -4,8 +4,8 @@ Every view, middleware and signal receiver of the portal is synchronous. Django'
 ASGI handler runs them under an event loop: it starts a new thread per request and moves
 between that thread and the loop for the request-started signal, for the middleware
 chain, for the view and for closing the response. On this project's 2-core machines those
-handovers cost about 2.5 ms per request, ten times what Django itself spends on a
-request that reads nothing (`GET /healthz`: 0.25 ms in-process, 3.7 ms through daphne).
+handovers cost 1 to 2 ms per request, more than Django itself spends on a request that
+reads nothing (docs/benchmarks.md, "The HTTP handler, A/B").
 
 `SyncHTTPHandler` keeps daphne (and with it the websocket side, which stays async)
 but hands each HTTP request to a fixed pool of worker threads once: the request-started
@@ -54,12 +54,7 @@ class SyncHTTPHandler(ASGIHandler):
         except RequestAborted:
             return
         loop = asyncio.get_running_loop()
-        try:
-            reply = await loop.run_in_executor(
-                self.executor, self._serve, scope, body_file, send, loop
-            )
-        finally:
-            body_file.close()
+        reply = await loop.run_in_executor(self.executor, self._serve, scope, body_file, send, loop)
         if reply is not None:
             status, headers, body = reply
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -67,12 +62,19 @@ class SyncHTTPHandler(ASGIHandler):
 
     def _serve(self, scope, body_file, send, loop):
         """Worker thread: the whole Django request. Returns (status, headers, body) for a
-        response held in memory; a streaming response is sent from here and gives None."""
+        response held in memory; a streaming response is sent from here and gives None.
+
+        The body file is closed here too, not in the loop: if the client goes away, daphne
+        cancels the loop's side while this thread may still be reading the body.
+        """
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)
+        try:
+            request, response = self.create_request(scope, body_file)
+            if request is not None:
+                response = self.get_response(request)
+        finally:
+            body_file.close()
         response._handler_class = self.__class__
         try:
             if not response.streaming:

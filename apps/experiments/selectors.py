@@ -128,9 +128,9 @@ def column_keys(runs) -> ColumnKeys:
     """Param, metric and tag keys seen among the most recent runs of a search.
 
     The database lists the keys (jsonb_object_keys on PostgreSQL, json_each on SQLite):
-    decoding the sampled runs' JSON here instead took about 20 ms for 500 runs with 100
-    keys each. The SQL around the sample holds only this module's text; the sample's own
-    values stay parameters.
+    decoding the sampled runs' JSON in Python was the larger part of the runs page's time
+    on runs with 100 keys each (docs/benchmarks.md, "The runs page"). The SQL around the
+    sample holds only this module's text; the sample's own values stay parameters.
     """
     sample = runs.order_by("-start_time").values("params", "metrics", "tags")
     try:
