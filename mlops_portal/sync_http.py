@@ -43,7 +43,6 @@ class SyncHTTPHandler(ASGIHandler):
     def __init__(self, threads: int):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        self.threads = threads
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
 
     async def __call__(self, scope, receive, send):
